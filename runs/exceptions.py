@@ -1,0 +1,50 @@
+"""Domain errors. Services raise these; the API and views map them to 4xx."""
+
+
+class StudioError(Exception):
+    """Base of the domain errors; `code` is the API's error code."""
+
+    code = "BadRequest"
+    http_status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidTransition(StudioError):
+    code = "InvalidTransition"
+    http_status = 409
+
+    def __init__(self, current: str, requested: str):
+        super().__init__(f"cannot move a run from {current} to {requested}")
+        self.current = current
+        self.requested = requested
+
+
+class PropertyConflict(StudioError):
+    code = "PropertyConflict"
+    http_status = 409
+
+    def __init__(self, key: str, existing: str, new: str):
+        super().__init__(
+            f"property {key!r} is immutable: it is {existing!r}, cannot set it to {new!r}"
+        )
+        self.key = key
+
+
+class ValidationFailed(StudioError):
+    """Input that parses but breaks a rule (a too-long tag key, an empty name)."""
+
+    code = "ValidationError"
+    http_status = 400
+
+
+class PayloadTooLarge(StudioError):
+    code = "PayloadTooLarge"
+    http_status = 413
+
+
+class NotFound(StudioError):
+    code = "NotFound"
+    http_status = 404

@@ -1,0 +1,343 @@
+"""The run-history data model."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from runs.status import EXECUTING, TERMINAL, Status
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+NAME_HELP = "1-100 characters: letters, digits, '.', '_' and '-', starting with a letter or digit."
+
+
+def validate_name(value: str) -> None:
+    """Names that appear in URLs and run ids: workspaces and experiments."""
+    if not NAME_RE.match(value or ""):
+        raise ValidationError(f"{value!r} is not a valid name: {NAME_HELP}")
+
+
+class Role(models.TextChoices):
+    READER = "reader"
+    CONTRIBUTOR = "contributor"
+    OWNER = "owner"
+
+
+ROLE_RANK = {Role.READER: 0, Role.CONTRIBUTOR: 1, Role.OWNER: 2}
+
+
+class Workspace(models.Model):
+    slug = models.CharField(max_length=100, unique=True, validators=[validate_name])
+    name = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces"
+    )
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.READER)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+    def has_role(self, role: str) -> bool:
+        """Whether this membership is at least `role` (reader < contributor < owner)."""
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+class Experiment(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="experiments")
+    name = models.CharField(max_length=100, validators=[validate_name])
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="experiment_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Run(models.Model):
+    # `<experiment>_<unix-seconds>_<8 hex>`; children `<parent-id>_<n>`.
+    id = models.CharField(primary_key=True, max_length=255)
+    # Denormalised from the experiment: every list is scoped by workspace first.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs")
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    # The top of this run's tree (itself for a top-level run), for whole-tree queries.
+    root = models.ForeignKey(
+        "self", on_delete=models.CASCADE, related_name="tree_members", db_constraint=True
+    )
+    # How many children were ever numbered under this run: the next child is _<n+1>.
+    child_counter = models.PositiveIntegerField(default=0)
+    display_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    compute_target = models.CharField(max_length=100, default="local")
+    created = models.DateTimeField(default=timezone.now)
+    started = models.DateTimeField(null=True, blank=True)
+    ended = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    # Sanitised HTML of `description`, rendered when it is written (runs.markdown).
+    description_html = models.TextField(blank=True, editable=False)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    error_details = models.JSONField(null=True, blank=True)
+    # Submitted runs: what to execute.
+    script = models.CharField(max_length=500, blank=True)
+    arguments = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["experiment", "-created"], name="run_experiment_created"),
+            models.Index(fields=["workspace", "-created"], name="run_workspace_created"),
+            models.Index(fields=["workspace", "status"], name="run_workspace_status"),
+            models.Index(fields=["parent", "-created"], name="run_parent_created"),
+            models.Index(fields=["status", "heartbeat"], name="run_status_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_executing(self) -> bool:
+        return self.status in EXECUTING
+
+    @property
+    def duration(self):
+        """Time from start to end (or to now while it runs); None before it starts."""
+        if self.started is None:
+            return None
+        return (self.ended or timezone.now()) - self.started
+
+    def descendants(self) -> models.QuerySet[Run]:
+        """Every run below this one, at any depth (ids are prefixed by their parent's)."""
+        return Run.objects.filter(root_id=self.root_id, id__startswith=f"{self.id}_").exclude(
+            pk=self.pk
+        )
+
+    def error_document(self) -> dict | None:
+        if not self.error_code and not self.error_message:
+            return None
+        return {"code": self.error_code, "message": self.error_message}
+
+
+class Tag(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tags")
+    key = models.CharField(max_length=255)
+    # NULL is a key-only tag ("worth another look"), distinct from the empty string.
+    value = models.CharField(max_length=1000, null=True, blank=True)  # noqa: DJ001
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="tag_unique_key")]
+        indexes = [models.Index(fields=["key", "value", "run"], name="tag_key_value_run")]
+
+    def __str__(self) -> str:
+        return self.key if self.value is None else f"{self.key}={self.value}"
+
+
+class Property(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="properties")
+    key = models.CharField(max_length=255)
+    value = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name_plural = "properties"
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="property_unique_key")]
+        indexes = [models.Index(fields=["key", "value", "run"], name="property_key_value_run")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class MetricChunk(models.Model):
+    """Up to CHUNK_POINTS consecutive points of one (run, name) series.
+
+    `steps` (int64), `values` and `times` (float64, unix seconds) are packed
+    little-endian arrays of `count` items each: a few bytes a point instead of a
+    row a point (see runs.metrics_codec).
+    """
+
+    CHUNK_POINTS = 1000
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_chunks")
+    name = models.CharField(max_length=255)
+    seq = models.PositiveIntegerField()
+    count = models.PositiveIntegerField()
+    # Smallest and largest step in the chunk, to skip chunks outside a step range.
+    first_step = models.BigIntegerField()
+    last_step = models.BigIntegerField()
+    steps = models.BinaryField()
+    values = models.BinaryField()
+    times = models.BinaryField()
+
+    class Meta:
+        ordering = ["run", "name", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "name", "seq"], name="metric_chunk_unique_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.name}#{self.seq}"
+
+
+class LatestMetric(models.Model):
+    """The last point of each series: list columns, sorting and filtering."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="latest_metrics")
+    name = models.CharField(max_length=255)
+    # NULL when the last value was NaN (SQLite stores NaN as NULL anyway).
+    value = models.FloatField(null=True)
+    step = models.BigIntegerField()
+    time = models.DateTimeField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "name"], name="latest_metric_unique_name"),
+        ]
+        indexes = [models.Index(fields=["name", "value"], name="latest_metric_name_value")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.name}={self.value}"
+
+
+class MetricBatch(models.Model):
+    """Idempotency keys of metric batches already stored: a resent batch is a no-op."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_batches")
+    key = models.CharField(max_length=100)
+    points = models.PositiveIntegerField()
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key"], name="metric_batch_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.key}"
+
+
+def run_file_path(instance: RunFile, filename: str) -> str:
+    return f"runs/{instance.run.workspace_id}/{instance.run_id}/{instance.kind}/{instance.path}"
+
+
+class RunFile(models.Model):
+    class Kind(models.TextChoices):
+        LOG = "log"
+        OUTPUT = "output"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=500)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OUTPUT)
+    size = models.BigIntegerField(default=0)
+    file = models.FileField(upload_to=run_file_path, max_length=1000)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "path"]
+        constraints = [models.UniqueConstraint(fields=["run", "path"], name="run_file_unique_path")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.path}"
+
+
+class RunEvent(models.Model):
+    """The run's activity: who changed what, when, old -> new."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status"
+        TAG = "tag"
+        PROPERTY = "property"
+        DESCRIPTION = "description"
+        DISPLAY_NAME = "display_name"
+        CANCEL = "cancel"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    field = models.CharField(max_length=255, blank=True)
+    old = models.TextField(null=True, blank=True)  # noqa: DJ001 - NULL is "absent", not ""
+    new = models.TextField(null=True, blank=True)  # noqa: DJ001 - NULL is "absent", not ""
+    note = models.CharField(max_length=255, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["run", "-created"], name="run_event_run_created")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.field} {self.old} -> {self.new}"
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 is stored (the secret is shown once)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    # The first characters of the token, to tell tokens apart in lists.
+    prefix = models.CharField(max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+    last_used = models.DateTimeField(null=True, blank=True)
+    # Tokens handed to submitted scripts may touch only their run and its descendants.
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, null=True, blank=True, related_name="scoped_tokens"
+    )
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def allows_run(self, run_id: str) -> bool:
+        """Whether this token may act on `run_id` (always, unless run-scoped)."""
+        return self.run_id is None or run_id == self.run_id or run_id.startswith(f"{self.run_id}_")
+
+
+ACTIVE_RUN = ~Q(status__in=TERMINAL)

@@ -1,0 +1,36 @@
+"""Reads scoped by membership: non-members get 404, never 403."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from runs.models import Membership, Role, Workspace
+
+
+def membership_for(user, slug: str) -> Membership | None:
+    """The user's membership of the workspace `slug`, or None."""
+    if user is None or not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.select_related("workspace")
+        .filter(user=user, workspace__slug=slug)
+        .first()
+    )
+
+
+def workspace_for_member(user, slug: str, role: str = Role.READER) -> Workspace:
+    """The workspace if `user` is a member with at least `role`; Http404 otherwise.
+
+    Members whose role is too low also get 404 from here; views that should
+    show a read-only page check `membership.has_role` instead.
+    """
+    membership = membership_for(user, slug)
+    if membership is None or not membership.has_role(role):
+        raise Http404("No such workspace.")
+    ws = membership.workspace
+    ws.membership = membership  # the caller's role, for templates and permission checks
+    return ws
+
+
+def workspaces_of(user) -> QuerySet[Workspace]:
+    """The workspaces `user` belongs to."""
+    return Workspace.objects.filter(memberships__user=user).order_by("slug")

@@ -1,0 +1,52 @@
+"""Write paths. Views, the API, commands and executors all call these."""
+
+from runs.services.files import clean_path, run_file_append, run_file_upload
+from runs.services.metrics import BatchResult, SeriesIn, metric_log_batch, metric_series
+from runs.services.properties import run_add_properties
+from runs.services.runs import (
+    run_cancel,
+    run_complete,
+    run_create,
+    run_create_children,
+    run_fail,
+    run_heartbeat,
+    run_set_status,
+    run_update,
+    runs_fail_stale,
+)
+from runs.services.tags import run_set_tags
+from runs.services.tokens import token_authenticate, token_create, token_revoke
+from runs.services.workspaces import (
+    experiment_get_or_create,
+    membership_set,
+    user_get_or_create,
+    workspace_create,
+)
+
+__all__ = [
+    "BatchResult",
+    "SeriesIn",
+    "clean_path",
+    "experiment_get_or_create",
+    "membership_set",
+    "metric_log_batch",
+    "metric_series",
+    "run_add_properties",
+    "run_cancel",
+    "run_complete",
+    "run_create",
+    "run_create_children",
+    "run_fail",
+    "run_file_append",
+    "run_file_upload",
+    "run_heartbeat",
+    "run_set_status",
+    "run_set_tags",
+    "run_update",
+    "runs_fail_stale",
+    "token_authenticate",
+    "token_create",
+    "token_revoke",
+    "user_get_or_create",
+    "workspace_create",
+]

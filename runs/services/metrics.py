@@ -1,0 +1,193 @@
+"""Metric ingestion: batches of points packed into chunks, latest values kept beside."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+
+from runs.exceptions import PayloadTooLarge, ValidationFailed
+from runs.metrics_codec import pack, unpack
+from runs.models import LatestMetric, MetricBatch, MetricChunk, Run
+from runs.services.tags import check_key
+
+MAX_POINTS_PER_BATCH = 200_000
+MAX_SERIES_PER_BATCH = 1_000
+CHUNK = MetricChunk.CHUNK_POINTS
+
+
+@dataclass
+class SeriesIn:
+    """Points of one metric in a batch; steps and times may be omitted."""
+
+    name: str
+    values: list[float]
+    steps: list[int] | None = None
+    times: list[float] | None = None
+
+
+@dataclass
+class BatchResult:
+    stored: int
+    duplicate: bool
+
+
+def _validate(series: list[SeriesIn]) -> int:
+    if len(series) > MAX_SERIES_PER_BATCH:
+        raise PayloadTooLarge(
+            f"{len(series)} series in one batch; the limit is {MAX_SERIES_PER_BATCH}"
+        )
+    total = 0
+    for s in series:
+        check_key("metric", s.name)
+        n = len(s.values)
+        for label, column in (("steps", s.steps), ("times", s.times)):
+            if column is not None and len(column) != n:
+                raise ValidationFailed(f"metric {s.name!r}: {len(column)} {label} for {n} values")
+        total += n
+    if total > MAX_POINTS_PER_BATCH:
+        raise PayloadTooLarge(
+            f"{total:,} points in one batch; the limit is {MAX_POINTS_PER_BATCH:,}"
+        )
+    return total
+
+
+@dataclass
+class _Points:
+    steps: list[int]
+    values: list[float]
+    times: list[float]
+
+
+@transaction.atomic
+def metric_log_batch(*, run: Run, series: list[SeriesIn], key: str = "") -> BatchResult:
+    """Store a batch of points; a batch whose idempotency `key` was stored before is skipped.
+
+    Points without steps continue their series from its last step.
+    """
+    total = _validate(series)
+    if key:
+        try:
+            with transaction.atomic():
+                MetricBatch.objects.create(run=run, key=key[:100], points=total)
+        except IntegrityError:
+            return BatchResult(stored=0, duplicate=True)
+    names = {s.name for s in series if s.values}
+    if not names:
+        return BatchResult(stored=0, duplicate=False)
+    latest = {lm.name: lm for lm in LatestMetric.objects.filter(run=run, name__in=names)}
+    points: dict[str, _Points] = {}
+    now = time.time()
+    for s in series:
+        if not s.values:
+            continue
+        p = points.setdefault(s.name, _Points([], [], []))
+        if s.steps is None:
+            last = p.steps[-1] if p.steps else (latest[s.name].step if s.name in latest else -1)
+            p.steps.extend(range(last + 1, last + 1 + len(s.values)))
+        else:
+            p.steps.extend(int(x) for x in s.steps)
+        p.values.extend(float(x) for x in s.values)
+        p.times.extend(s.times if s.times is not None else [now] * len(s.values))
+    new_chunks: list[MetricChunk] = []
+    new_latest: list[LatestMetric] = []
+    for name, p in points.items():
+        new_chunks += _append(run, name, _last_chunk(run, name), p.steps, p.values, p.times)
+        value, step = _finite(p.values[-1]), p.steps[-1]
+        when = datetime.fromtimestamp(p.times[-1], tz=UTC)
+        lm = latest.get(name)
+        if lm is None:
+            new_latest.append(
+                LatestMetric(
+                    run=run, name=name, value=value, step=step, time=when, count=len(p.steps)
+                )
+            )
+        else:
+            lm.value, lm.step, lm.time, lm.count = value, step, when, lm.count + len(p.steps)
+    MetricChunk.objects.bulk_create(new_chunks)
+    LatestMetric.objects.bulk_create(new_latest)
+    if latest:
+        LatestMetric.objects.bulk_update(
+            [lm for lm in latest.values() if lm.name in points], ["value", "step", "time", "count"]
+        )
+    return BatchResult(stored=total, duplicate=False)
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _last_chunk(run: Run, name: str) -> MetricChunk | None:
+    return MetricChunk.objects.filter(run=run, name=name).order_by("-seq").first()
+
+
+def _append(run, name, last, steps, values, times) -> list[MetricChunk]:
+    """Fill the series' last chunk up to CHUNK points, then cut new chunks."""
+    i = 0
+    seq = 0
+    if last is not None:
+        seq = last.seq + 1
+        room = CHUNK - last.count
+        if room > 0:
+            i = min(room, len(steps))
+            s = unpack("q", last.steps)
+            s.extend(steps[:i])
+            v = unpack("d", last.values)
+            v.extend(values[:i])
+            t = unpack("d", last.times)
+            t.extend(times[:i])
+            MetricChunk.objects.filter(pk=last.pk).update(
+                count=len(s),
+                first_step=min(last.first_step, *steps[:i]),
+                last_step=max(last.last_step, *steps[:i]),
+                steps=pack("q", s),
+                values=pack("d", v),
+                times=pack("d", t),
+            )
+    chunks = []
+    while i < len(steps):
+        j = min(i + CHUNK, len(steps))
+        part = steps[i:j]
+        chunks.append(
+            MetricChunk(
+                run=run,
+                name=name,
+                seq=seq,
+                count=j - i,
+                first_step=min(part),
+                last_step=max(part),
+                steps=pack("q", part),
+                values=pack("d", values[i:j]),
+                times=pack("d", times[i:j]),
+            )
+        )
+        seq += 1
+        i = j
+    return chunks
+
+
+def metric_series(
+    *, run: Run, name: str, start_step: int | None = None, end_step: int | None = None
+) -> dict[str, list]:
+    """The points of one series in logged order: {"steps", "values", "times"}."""
+    chunks = MetricChunk.objects.filter(run=run, name=name).order_by("seq")
+    if start_step is not None:
+        chunks = chunks.filter(last_step__gte=start_step)
+    if end_step is not None:
+        chunks = chunks.filter(first_step__lte=end_step)
+    steps, values, times = [], [], []
+    for c in chunks.only("steps", "values", "times"):
+        steps.extend(unpack("q", c.steps))
+        values.extend(unpack("d", c.values))
+        times.extend(unpack("d", c.times))
+    if start_step is not None or end_step is not None:
+        lo = start_step if start_step is not None else -(2**63)
+        hi = end_step if end_step is not None else 2**63
+        keep = [i for i, s in enumerate(steps) if lo <= s <= hi]
+        steps = [steps[i] for i in keep]
+        values = [values[i] for i in keep]
+        times = [times[i] for i in keep]
+    return {"steps": steps, "values": values, "times": times}

@@ -1,0 +1,248 @@
+"""Writes of runs: create, children, status moves, cancel, heartbeat, text fields."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from runs import status
+from runs.exceptions import ValidationFailed
+from runs.markdown import MAX_DESCRIPTION_CHARS, render_description
+from runs.models import Experiment, Run, RunEvent
+from runs.services.properties import run_add_properties
+from runs.services.tags import run_set_tags
+from runs.status import EXECUTING, TERMINAL, Status
+
+MAX_CHILDREN_PER_REQUEST = 1000
+MAX_DISPLAY_NAME = 255
+
+# Statuses a run may be created in: logged runs start Running, submitted ones Queued.
+CREATE_STATUSES = {Status.NOT_STARTED, Status.QUEUED, Status.RUNNING}
+
+
+def _new_run_id(experiment: Experiment) -> str:
+    return f"{experiment.name}_{int(time.time())}_{secrets.token_hex(4)}"
+
+
+def _check_display_name(name: str) -> str:
+    name = (name or "").strip()
+    if len(name) > MAX_DISPLAY_NAME:
+        raise ValidationFailed(
+            f"displayName is {len(name)} characters; the limit is {MAX_DISPLAY_NAME}"
+        )
+    return name
+
+
+def _check_description(text: str) -> str:
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise ValidationFailed(
+            f"description is {len(text):,} characters; the limit is {MAX_DESCRIPTION_CHARS:,}"
+        )
+    return text
+
+
+def _initial_times(run_status: str) -> dict:
+    now = timezone.now()
+    started = now if run_status in EXECUTING else None
+    return {"created": now, "started": started, "heartbeat": started}
+
+
+@transaction.atomic
+def run_create(
+    *,
+    experiment: Experiment,
+    user=None,
+    display_name: str = "",
+    run_status: str = Status.RUNNING,
+    compute_target: str = "local",
+    description: str = "",
+    tags: dict[str, str | None] | None = None,
+    properties: dict[str, str] | None = None,
+    script: str = "",
+    arguments: list[str] | None = None,
+) -> Run:
+    """A new top-level run of `experiment`, Running unless told otherwise."""
+    if run_status not in CREATE_STATUSES:
+        raise ValidationFailed(
+            f"a run can be created as {', '.join(sorted(CREATE_STATUSES))}, not {run_status}"
+        )
+    run_id = _new_run_id(experiment)
+    description = _check_description(description)
+    run = Run.objects.create(
+        id=run_id,
+        workspace_id=experiment.workspace_id,
+        experiment=experiment,
+        root_id=run_id,
+        display_name=_check_display_name(display_name),
+        status=run_status,
+        submitted_by=user,
+        compute_target=(compute_target or "local")[:100],
+        description=description,
+        description_html=render_description(description),
+        script=script,
+        arguments=arguments or [],
+        **_initial_times(run_status),
+    )
+    if tags:
+        run_set_tags(run=run, tags=tags, actor=user, record=False)
+    if properties:
+        run_add_properties(run=run, properties=properties, actor=user, record=False)
+    return run
+
+
+@transaction.atomic
+def run_create_children(
+    *,
+    parent: Run,
+    user=None,
+    count: int = 1,
+    display_names: list[str] | None = None,
+    tag_key: str | None = None,
+    tag_values: list[str] | None = None,
+    run_status: str = Status.RUNNING,
+) -> list[Run]:
+    """`count` children of `parent` in one transaction, ids `<parent>_<n>`.
+
+    With `tag_key` and `tag_values`, child i gets the tag `tag_key=tag_values[i]`.
+    """
+    if tag_values is not None:
+        count = len(tag_values)
+    if not 1 <= count <= MAX_CHILDREN_PER_REQUEST:
+        raise ValidationFailed(f"count must be 1 to {MAX_CHILDREN_PER_REQUEST}, not {count}")
+    if display_names is not None and len(display_names) != count:
+        raise ValidationFailed(f"{len(display_names)} display names given for {count} children")
+    if tag_values is not None and not tag_key:
+        raise ValidationFailed("tagValues needs a tagKey")
+    if run_status not in CREATE_STATUSES:
+        raise ValidationFailed(f"a child run cannot be created as {run_status}")
+    if parent.status in TERMINAL:
+        raise ValidationFailed(f"run {parent.id} is {parent.status}: it can have no new children")
+    # Reserve the numbers atomically, so concurrent requests never share an id.
+    Run.objects.filter(pk=parent.pk).update(child_counter=F("child_counter") + count)
+    last = Run.objects.values_list("child_counter", flat=True).get(pk=parent.pk)
+    parent.child_counter = last
+    times = _initial_times(run_status)
+    children = [
+        Run(
+            id=f"{parent.id}_{n}",
+            workspace_id=parent.workspace_id,
+            experiment_id=parent.experiment_id,
+            parent=parent,
+            root_id=parent.root_id,
+            display_name=_check_display_name(display_names[i]) if display_names else "",
+            status=run_status,
+            submitted_by=user,
+            compute_target=parent.compute_target,
+            **times,
+        )
+        for i, n in enumerate(range(last - count + 1, last + 1))
+    ]
+    Run.objects.bulk_create(children)
+    if tag_key:
+        for child, value in zip(children, tag_values or [None] * count, strict=True):
+            run_set_tags(run=child, tags={tag_key: value}, actor=user, record=False)
+    return children
+
+
+def run_set_status(*, run: Run, to: str, actor=None) -> Run:
+    """Move the run along its lifecycle (Queued, Preparing, Running, ...)."""
+    return status.transition(run, to, actor=actor)
+
+
+def run_complete(*, run: Run, actor=None) -> Run:
+    """Mark the run Completed."""
+    return status.transition(run, Status.COMPLETED, actor=actor)
+
+
+def run_fail(
+    *,
+    run: Run,
+    actor=None,
+    error_code: str | None = None,
+    message: str = "",
+    details=None,
+) -> Run:
+    """Mark the run Failed with an error (code, message, details)."""
+    error = {"code": error_code or "UserError", "message": message or "", "details": details}
+    return status.transition(run, Status.FAILED, actor=actor, error=error)
+
+
+@transaction.atomic
+def run_cancel(*, run: Run, actor=None, immediate: bool = False) -> Run:
+    """Cancel the run and every non-terminal descendant.
+
+    Runs nobody executes yet go straight to Canceled; executing ones to
+    CancelRequested, for their process to notice. `immediate` is the owning
+    process cancelling its own runs: Canceled at once.
+    """
+    if run.status in TERMINAL:
+        status.transition(run, Status.CANCELED, actor=actor)  # raises InvalidTransition
+    targets = [run, *run.descendants().exclude(status__in=TERMINAL).order_by("id")]
+    for r in targets:
+        if r.status == Status.CANCEL_REQUESTED and not immediate:
+            continue
+        to = Status.CANCEL_REQUESTED if r.is_executing and not immediate else Status.CANCELED
+        status.transition(r, to, actor=actor, note="cancel" if r is run else f"cancel of {run.id}")
+    return run
+
+
+def run_heartbeat(*, run: Run) -> Run:
+    """Record that the run's process is alive; the caller reads run.status for a cancel."""
+    now = timezone.now()
+    Run.objects.filter(pk=run.pk).update(heartbeat=now)
+    run.heartbeat = now
+    run.refresh_from_db(fields=["status"])
+    return run
+
+
+def runs_fail_stale(*, timeout: timedelta) -> list[str]:
+    """Mark Failed (HeartbeatLost) the executing runs whose heartbeat is older than `timeout`."""
+    cutoff = timezone.now() - timeout
+    stale = Run.objects.filter(status__in=EXECUTING, heartbeat__lt=cutoff)
+    failed = []
+    for run in stale.iterator():
+        seconds = int(timeout.total_seconds())
+        status.transition(
+            run,
+            Status.FAILED,
+            error={"code": "HeartbeatLost", "message": f"no heartbeat for over {seconds} s"},
+        )
+        failed.append(run.id)
+    return failed
+
+
+@transaction.atomic
+def run_update(
+    *,
+    run: Run,
+    actor=None,
+    display_name: str | None = None,
+    description: str | None = None,
+) -> Run:
+    """Change the display name and/or the markdown description (HTML re-rendered now)."""
+    events, fields = [], []
+    if display_name is not None:
+        display_name = _check_display_name(display_name)
+        if display_name != run.display_name:
+            events.append(("display_name", run.display_name, display_name))
+            run.display_name = display_name
+            fields.append("display_name")
+    if description is not None:
+        description = _check_description(description)
+        if description != run.description:
+            events.append(("description", run.description, description))
+            run.description = description
+            run.description_html = render_description(description)
+            fields += ["description", "description_html"]
+    if fields:
+        run.save(update_fields=fields)
+        RunEvent.objects.bulk_create(
+            RunEvent(run=run, actor=actor, kind=kind, field=kind, old=old, new=new)
+            for kind, old, new in events
+        )
+    return run

@@ -1,0 +1,119 @@
+"""The run status machine: `transition` is the only code that changes Run.status."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from runs.exceptions import InvalidTransition
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from runs.models import Run
+
+
+class Status(models.TextChoices):
+    NOT_STARTED = "NotStarted"
+    QUEUED = "Queued"
+    PREPARING = "Preparing"
+    STARTING = "Starting"
+    RUNNING = "Running"
+    FINALIZING = "Finalizing"
+    CANCEL_REQUESTED = "CancelRequested"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED})
+# Someone holds these runs: a cancel must be noticed by the process, not just recorded.
+EXECUTING = frozenset(
+    {Status.PREPARING, Status.STARTING, Status.RUNNING, Status.FINALIZING, Status.CANCEL_REQUESTED}
+)
+ACTIVE = frozenset(Status) - TERMINAL
+
+_FORWARD = [
+    Status.NOT_STARTED,
+    Status.QUEUED,
+    Status.PREPARING,
+    Status.STARTING,
+    Status.RUNNING,
+    Status.FINALIZING,
+    Status.COMPLETED,
+]
+
+
+def _allowed() -> dict[str, frozenset[str]]:
+    allowed: dict[str, set[str]] = {s: set() for s in Status}
+    # Forward along the lifecycle, skipping steps a target does not have
+    # (a logged run goes NotStarted -> Running directly).
+    for i, src in enumerate(_FORWARD[:-1]):
+        allowed[src].update(_FORWARD[i + 1 :])
+    for src in ACTIVE:
+        allowed[src].add(Status.FAILED)
+        allowed[src].add(Status.CANCELED if src not in EXECUTING else Status.CANCEL_REQUESTED)
+    for src in EXECUTING:
+        # A process that cancels its own run, or acknowledges a request, ends it at once.
+        allowed[src].add(Status.CANCELED)
+    allowed[Status.CANCEL_REQUESTED] = {Status.CANCELED, Status.FAILED}
+    allowed[Status.COMPLETED] = {Status.FAILED}
+    return {src: frozenset(dst) for src, dst in allowed.items()}
+
+
+ALLOWED: dict[str, frozenset[str]] = _allowed()
+
+
+def can_transition(src: str, dst: str) -> bool:
+    """Whether the machine allows moving from `src` to `dst`."""
+    return dst in ALLOWED.get(src, frozenset())
+
+
+@transaction.atomic
+def transition(
+    run: Run,
+    to: str,
+    *,
+    actor: AbstractBaseUser | None = None,
+    error: dict | None = None,
+    note: str = "",
+) -> Run:
+    """Move `run` to status `to`, stamping times and recording the change.
+
+    Reads the current status under a row lock, so two writers cannot both move
+    the same run; raises InvalidTransition when the machine refuses the move.
+    """
+    from runs.models import Run, RunEvent
+
+    current = Run.objects.select_for_update().only("status").get(pk=run.pk).status
+    to = Status(to)
+    if not can_transition(current, to):
+        raise InvalidTransition(current, to)
+    now = timezone.now()
+    fields = ["status"]
+    run.status = to
+    if to in EXECUTING and run.started is None:
+        run.started = now
+        fields.append("started")
+    if to in TERMINAL:
+        run.ended = now
+        fields.append("ended")
+    if to == Status.FAILED:
+        error = error or {}
+        run.error_code = (error.get("code") or "UserError")[:100]
+        run.error_message = error.get("message") or ""
+        run.error_details = error.get("details")
+        fields += ["error_code", "error_message", "error_details"]
+    Run.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
+    RunEvent.objects.create(
+        run_id=run.pk,
+        actor=actor,
+        kind=RunEvent.Kind.STATUS,
+        field="status",
+        old=current,
+        new=to,
+        note=note,
+    )
+    return run

@@ -1,0 +1,8 @@
+"""Loaded with -p before Django is set up: the environment the tests run in."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
