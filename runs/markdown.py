@@ -1,5 +1,8 @@
 """Run descriptions: markdown source -> sanitised HTML (nh3, strict allow-list)."""
 
+import re
+from urllib.parse import quote
+
 import markdown as md
 import nh3
 
@@ -23,13 +26,55 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 
 _EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
+# Column alignment as `align`, which survives sanitising (style attributes do not).
+_EXTENSION_CONFIGS = {"tables": {"use_align_attribute": True}}
+
+# `[baseline](run:<run id>)` and `[best](view:<view id>)`: shorthand link targets
+# rewritten to the workspace's pages before sanitising. Run ids and view ids are
+# URL-safe, so anything else is left alone (and the sanitiser drops the unknown scheme).
+_SHORTHAND = re.compile(
+    r'\b(?P<attr>href|src)="(?P<kind>run|view):(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{0,254})'
+    r'(?P<fragment>#[A-Za-z0-9._-]*)?"'
+)
+_SHORTHAND_PATHS = {"run": "runs", "view": "views"}
+# Fenced code gets `language-<name>`; other classes could borrow the studio's own
+# styles (a fixed-position overlay, say), so only these survive.
+_CODE_CLASS = re.compile(r"^language-[A-Za-z0-9_+-]{1,40}$")
 
 
-def render_description(source: str) -> str:
-    """Render markdown to HTML and sanitise it; links get rel="noopener noreferrer"."""
+def _expand_shorthand(html: str, workspace_slug: str) -> str:
+    slug = quote(workspace_slug, safe="")
+
+    def link(m: re.Match) -> str:
+        path = f"/w/{slug}/{_SHORTHAND_PATHS[m['kind']]}/{m['id']}/{m['fragment'] or ''}"
+        return f'{m["attr"]}="{path}"'
+
+    return _SHORTHAND.sub(link, html)
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "class":
+        kept = [c for c in value.split() if tag == "code" and _CODE_CLASS.match(c)]
+        return " ".join(kept) or None
+    return value
+
+
+def render_description(source: str, *, workspace_slug: str | None = None) -> str:
+    """Render markdown to HTML and sanitise it; links get rel="noopener noreferrer".
+
+    With `workspace_slug`, the link targets `run:<id>` and `view:<id>` become
+    that workspace's run and saved-view pages; without it they are dropped.
+    """
     if not source.strip():
         return ""
-    html = md.markdown(source, extensions=_EXTENSIONS, output_format="html")
+    html = md.markdown(
+        source,
+        extensions=_EXTENSIONS,
+        extension_configs=_EXTENSION_CONFIGS,
+        output_format="html",
+    )
+    if workspace_slug:
+        html = _expand_shorthand(html, workspace_slug)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -37,6 +82,7 @@ def render_description(source: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=_filter_attribute,
     )
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from runs import status
 from runs.exceptions import ValidationFailed
 from runs.markdown import MAX_DESCRIPTION_CHARS, render_description
-from runs.models import Experiment, Run, RunEvent
+from runs.models import Experiment, Run, RunEvent, Workspace
 from runs.services.properties import run_add_properties
 from runs.services.tags import run_set_tags
 from runs.status import EXECUTING, TERMINAL, Status
@@ -44,6 +44,14 @@ def _check_description(text: str) -> str:
             f"description is {len(text):,} characters; the limit is {MAX_DESCRIPTION_CHARS:,}"
         )
     return text
+
+
+def _description_html(description: str, workspace_id: int) -> str:
+    """Sanitised HTML, with `run:<id>`/`view:<id>` links pointing into the run's workspace."""
+    if not description.strip():
+        return ""
+    slug = Workspace.objects.values_list("slug", flat=True).get(pk=workspace_id)
+    return render_description(description, workspace_slug=slug)
 
 
 def _initial_times(run_status: str) -> dict:
@@ -83,7 +91,7 @@ def run_create(
         submitted_by=user,
         compute_target=(compute_target or "local")[:100],
         description=description,
-        description_html=render_description(description),
+        description_html=_description_html(description, experiment.workspace_id),
         script=script,
         arguments=arguments or [],
         **_initial_times(run_status),
@@ -237,7 +245,7 @@ def run_update(
         if description != run.description:
             events.append(("description", run.description, description))
             run.description = description
-            run.description_html = render_description(description)
+            run.description_html = _description_html(description, run.workspace_id)
             fields += ["description", "description_html"]
     if fields:
         run.save(update_fields=fields)
