@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from runs.views import home, run_list
+from runs.views import (
+    home,
+    members,
+    run_cancel,
+    run_description,
+    run_detail,
+    run_display_name,
+    run_files,
+    run_list,
+    run_metrics,
+    run_tags,
+)
 
 app_name = "runs"
 
@@ -14,5 +25,45 @@ urlpatterns = [
         "w/<str:workspace>/experiments/<str:experiment>/",
         run_list.run_list,
         name="experiment-runs",
+    ),
+    path("w/<str:workspace>/members/", members.members, name="members"),
+    path("w/<str:workspace>/runs/<str:run_id>/", run_detail.run_detail, name="run-detail"),
+    path(
+        "w/<str:workspace>/runs/<str:run_id>/parts/<slug:part>/",
+        run_detail.run_part,
+        name="run-part",
+    ),
+    path("w/<str:workspace>/runs/<str:run_id>/status/", run_detail.run_status, name="run-status"),
+    path("w/<str:workspace>/runs/<str:run_id>/tags/", run_tags.run_tags, name="run-tags"),
+    path(
+        "w/<str:workspace>/runs/<str:run_id>/description/",
+        run_description.run_description,
+        name="run-description",
+    ),
+    path(
+        "w/<str:workspace>/runs/<str:run_id>/description/preview/",
+        run_description.run_description_preview,
+        name="run-description-preview",
+    ),
+    path(
+        "w/<str:workspace>/runs/<str:run_id>/display-name/",
+        run_display_name.run_display_name,
+        name="run-display-name",
+    ),
+    path("w/<str:workspace>/runs/<str:run_id>/cancel/", run_cancel.run_cancel, name="run-cancel"),
+    path(
+        "w/<str:workspace>/runs/<str:run_id>/metrics.json",
+        run_metrics.run_metrics,
+        name="run-metrics",
+    ),
+    path(
+        "w/<str:workspace>/runs/<str:run_id>/files/<path:path>",
+        run_files.run_file,
+        name="run-file",
+    ),
+    path(
+        "w/<str:workspace>/runs/<str:run_id>/logs/<int:file_id>/",
+        run_files.run_log,
+        name="run-log",
     ),
 ]

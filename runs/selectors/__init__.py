@@ -1,6 +1,20 @@
 """Read paths: querysets ready to render, scoped to a workspace."""
 
 from runs.selectors.experiments import ExperimentSummary, experiment_summaries
+from runs.selectors.run_detail import (
+    RunDetail,
+    run_active_descendant_count,
+    run_chart_series,
+    run_detail,
+    run_events,
+    run_file_get,
+    run_for_detail,
+    run_log_chunk,
+    run_log_tail,
+    run_tags,
+    run_tree,
+    workspace_members,
+)
 from runs.selectors.runs import RUN_DOCUMENT_PREFETCH, run_get, run_search
 from runs.selectors.workspaces import membership_for, workspace_for_member, workspaces_of
 
@@ -8,6 +22,18 @@ __all__ = [
     "ExperimentSummary",
     "experiment_summaries",
     "RUN_DOCUMENT_PREFETCH",
+    "RunDetail",
+    "run_active_descendant_count",
+    "run_chart_series",
+    "run_detail",
+    "run_events",
+    "run_file_get",
+    "run_for_detail",
+    "run_log_chunk",
+    "run_log_tail",
+    "run_tags",
+    "run_tree",
+    "workspace_members",
     "membership_for",
     "run_get",
     "run_search",

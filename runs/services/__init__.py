@@ -18,6 +18,7 @@ from runs.services.tags import run_set_tags
 from runs.services.tokens import token_authenticate, token_create, token_revoke
 from runs.services.workspaces import (
     experiment_get_or_create,
+    membership_remove,
     membership_set,
     user_get_or_create,
     workspace_create,
@@ -28,6 +29,7 @@ __all__ = [
     "SeriesIn",
     "clean_path",
     "experiment_get_or_create",
+    "membership_remove",
     "membership_set",
     "metric_log_batch",
     "metric_series",

@@ -26,11 +26,37 @@ def workspace_create(*, slug: str, name: str = "", owner=None) -> Workspace:
 
 
 def membership_set(*, workspace: Workspace, user, role: str) -> Membership:
-    """Add `user` to `workspace` with `role`, or change the role of a member."""
-    membership, _ = Membership.objects.update_or_create(
-        workspace=workspace, user=user, defaults={"role": Role(role)}
-    )
+    """Add `user` to `workspace` with `role`, or change the role of a member.
+
+    Refuses (ValidationFailed) to demote the workspace's last owner.
+    """
+    with transaction.atomic():
+        if Role(role) != Role.OWNER:
+            _check_keeps_an_owner(workspace, user, "change the role of")
+        membership, _ = Membership.objects.update_or_create(
+            workspace=workspace, user=user, defaults={"role": Role(role)}
+        )
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, workspace: Workspace, user) -> None:
+    """Take `user` out of `workspace`; the last owner cannot be removed (ValidationFailed)."""
+    _check_keeps_an_owner(workspace, user, "remove")
+    Membership.objects.filter(workspace=workspace, user=user).delete()
+
+
+def _check_keeps_an_owner(workspace: Workspace, user, verb: str) -> None:
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(workspace=workspace, role=Role.OWNER)
+        .values_list("user_id", flat=True)
+    )
+    if owners == [user.pk]:
+        raise ValidationFailed(
+            f"cannot {verb} {user.get_username()}: they are the last owner of {workspace.slug}; "
+            "make someone else an owner first"
+        )
 
 
 def experiment_get_or_create(*, workspace: Workspace, name: str) -> Experiment:

@@ -1,0 +1,286 @@
+"""Reads for the run detail page: the run with everything around it, logs, chart series."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch
+from django.http import Http404
+
+from runs import downsample
+from runs.models import (
+    LatestMetric,
+    Membership,
+    Property,
+    Run,
+    RunEvent,
+    RunFile,
+    Tag,
+    Workspace,
+)
+from runs.services.metrics import metric_series
+from runs.status import TERMINAL
+
+# The page shows at most this many descendants and events; the rest is counted.
+MAX_TREE_NODES = 500
+MAX_EVENTS = 100
+# Charts drawn on the page (the table lists every metric).
+MAX_CHARTS = 48
+LOG_TAIL_BYTES = 64 * 1024
+LOG_CHUNK_BYTES = 256 * 1024
+
+
+@dataclass
+class TreeNode:
+    run: Run
+    children: list[TreeNode] = field(default_factory=list)
+    depth: int = 0
+
+
+@dataclass
+class RunTree:
+    nodes: list[TreeNode]
+    total: int
+    active: int
+    truncated: bool
+
+
+@dataclass
+class RunEvents:
+    events: list[RunEvent]
+    more: bool
+
+
+@dataclass
+class RunDetail:
+    run: Run
+    tags: list[Tag]
+    properties: list[Property]
+    latest_metrics: list[LatestMetric]
+    log_files: list[RunFile]
+    output_files: list[RunFile]
+    tree: RunTree
+    events: RunEvents
+
+
+def run_for_detail(*, workspace: Workspace, run_id: str) -> Run:
+    """The run with its experiment, submitter and parent, or Http404 (also for other workspaces)."""
+    run = (
+        Run.objects.filter(workspace=workspace, pk=run_id)
+        .select_related("experiment", "submitted_by", "parent")
+        .first()
+    )
+    if run is None:
+        raise Http404("No such run.")
+    return run
+
+
+def run_detail(*, workspace: Workspace, run_id: str) -> RunDetail:
+    """Everything the page shows, in a bounded number of queries.
+
+    The run (with experiment, submitter, parent), tags, properties, latest
+    metrics, files, the descendants (one query, the tree built here) and the
+    newest events with their actors.
+    """
+    run = (
+        Run.objects.filter(workspace=workspace, pk=run_id)
+        .select_related("experiment", "submitted_by", "parent")
+        .prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.order_by("key")),
+            Prefetch("properties", queryset=Property.objects.order_by("key")),
+            Prefetch("latest_metrics", queryset=LatestMetric.objects.order_by("name")),
+            Prefetch("files", queryset=RunFile.objects.order_by("kind", "path")),
+        )
+        .first()
+    )
+    if run is None:
+        raise Http404("No such run.")
+    files = list(run.files.all())
+    return RunDetail(
+        run=run,
+        tags=list(run.tags.all()),
+        properties=list(run.properties.all()),
+        latest_metrics=list(run.latest_metrics.all()),
+        log_files=[f for f in files if f.kind == RunFile.Kind.LOG],
+        output_files=[f for f in files if f.kind != RunFile.Kind.LOG],
+        tree=run_tree(run=run),
+        events=run_events(run=run),
+    )
+
+
+def run_tags(*, run: Run) -> list[Tag]:
+    """The run's tags by key."""
+    return list(Tag.objects.filter(run=run).order_by("key"))
+
+
+def run_tree(*, run: Run, limit: int = MAX_TREE_NODES) -> RunTree:
+    """The run's descendants as a tree (oldest first), at most `limit` of them.
+
+    One query for the nodes; a second one counts the rest only when the tree
+    is cut at `limit`.
+    """
+    rows = list(
+        run.descendants()
+        .only("id", "parent_id", "status", "display_name", "created")
+        .order_by("created", "id")[: limit + 1]
+    )
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    nodes = {r.pk: TreeNode(run=r) for r in rows}
+    top: list[TreeNode] = []
+    for r in rows:
+        node = nodes[r.pk]
+        parent = nodes.get(r.parent_id)
+        if parent is None:
+            top.append(node)
+        else:
+            parent.children.append(node)
+    _set_depth(top, 0)
+    if truncated:
+        descendants = run.descendants()
+        total = descendants.count()
+        active = descendants.exclude(status__in=TERMINAL).count()
+    else:
+        total = len(rows)
+        active = sum(1 for r in rows if r.status not in TERMINAL)
+    return RunTree(nodes=top, total=total, active=active, truncated=truncated)
+
+
+def _set_depth(nodes: list[TreeNode], depth: int) -> None:
+    stack = [(n, depth) for n in nodes]
+    while stack:
+        node, d = stack.pop()
+        node.depth = d
+        stack.extend((c, d + 1) for c in node.children)
+
+
+def run_active_descendant_count(*, run: Run) -> int:
+    """How many descendants a cancel of `run` would also reach."""
+    return run.descendants().exclude(status__in=TERMINAL).count()
+
+
+def run_events(*, run: Run, limit: int = MAX_EVENTS) -> RunEvents:
+    """The run's activity, newest first, with the actors."""
+    rows = list(
+        RunEvent.objects.filter(run=run)
+        .select_related("actor")
+        .order_by("-created", "-id")[: limit + 1]
+    )
+    return RunEvents(events=rows[:limit], more=len(rows) > limit)
+
+
+def run_file_get(*, run: Run, path: str | None = None, file_id: int | None = None) -> RunFile:
+    """One of the run's files by path or id, or Http404."""
+    qs = RunFile.objects.filter(run=run)
+    qs = qs.filter(path=path) if path is not None else qs.filter(pk=file_id)
+    rf = qs.first()
+    if rf is None:
+        raise Http404("No such file.")
+    return rf
+
+
+@dataclass
+class LogChunk:
+    text: str
+    start: int
+    end: int
+    # Whether the chunk reaches the end of what is stored now.
+    at_end: bool
+    # Whether bytes before `start` were left out (the page shows a tail).
+    skipped: bool
+
+
+def run_log_tail(*, run_file: RunFile, max_bytes: int = LOG_TAIL_BYTES) -> LogChunk:
+    """The last `max_bytes` of a log, starting at a line boundary when one is near."""
+    with run_file.file.storage.open(run_file.file.name, "rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        start = max(0, size - max_bytes)
+        fh.seek(start)
+        data = fh.read(max_bytes)
+    if start > 0:
+        newline = data.find(b"\n")
+        if 0 <= newline < len(data) - 1:
+            start += newline + 1
+            data = data[newline + 1 :]
+        else:
+            data, cut = _from_char_boundary(data)
+            start += cut
+    data = _to_char_boundary(data)
+    return LogChunk(
+        text=data.decode("utf-8", "replace"),
+        start=start,
+        end=start + len(data),
+        at_end=True,
+        skipped=start > 0,
+    )
+
+
+def run_log_chunk(*, run_file: RunFile, offset: int, max_bytes: int = LOG_CHUNK_BYTES) -> LogChunk:
+    """The bytes of a log from `offset` on, at most `max_bytes`, cut at a character boundary."""
+    with run_file.file.storage.open(run_file.file.name, "rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        # A log replaced by a shorter one: start again from its beginning.
+        offset = 0 if offset > size else offset
+        fh.seek(offset)
+        data = fh.read(max_bytes)
+    # At the end even when a partial character is held back: it may never be completed.
+    at_end = offset + len(data) >= size
+    data = _to_char_boundary(data)
+    return LogChunk(
+        text=data.decode("utf-8", "replace"),
+        start=offset,
+        end=offset + len(data),
+        at_end=at_end,
+        skipped=False,
+    )
+
+
+def _to_char_boundary(data: bytes) -> bytes:
+    """Drop a trailing partial UTF-8 sequence; the next read picks it up whole."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return data
+        if byte >= 0xC0:  # a lead byte: is its sequence complete?
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return data if back >= need else data[:-back]
+    return data
+
+
+def _from_char_boundary(data: bytes) -> tuple[bytes, int]:
+    """Skip leading UTF-8 continuation bytes of a tail cut mid-character."""
+    cut = 0
+    while cut < min(3, len(data)) and 0x80 <= data[cut] < 0xC0:
+        cut += 1
+    return data[cut:], cut
+
+
+def run_chart_series(
+    *, run: Run, names: list[str] | None = None, max_points: int = downsample.DEFAULT_MAX_POINTS
+) -> dict[str, dict[str, list]]:
+    """{name: {"steps", "values"}} for the run's metrics (at most MAX_CHARTS), downsampled.
+
+    Non-finite values become None, which charts draw as gaps.
+    """
+    known = LatestMetric.objects.filter(run=run).order_by("name").values_list("name", flat=True)
+    if names:
+        known = known.filter(name__in=names)
+    out = {}
+    for name in list(known[:MAX_CHARTS]):
+        series = metric_series(run=run, name=name)
+        steps, values = downsample.minmax(series["steps"], series["values"], max_points)
+        out[name] = {
+            "steps": steps,
+            "values": [v if math.isfinite(v) else None for v in values],
+        }
+    return out
+
+
+def workspace_members(*, workspace: Workspace) -> list[Membership]:
+    """The workspace's memberships with their users, owners first, then by name."""
+    rank = {"owner": 0, "contributor": 1, "reader": 2}
+    qs = Membership.objects.filter(workspace=workspace).select_related("user")
+    return sorted(qs, key=lambda m: (rank.get(m.role, 3), m.user.get_username().lower(), m.pk))

@@ -1,0 +1,295 @@
+"""The run detail page and its read-only partials (status badge, toolbar, overview, ...).
+
+Permissions: non-members get 404 for every page, partial and POST of a
+workspace (run ids of another workspace too). Members whose role is too low
+for a write get 403 with a message saying which role it needs; readers never
+see the controls in the first place.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
+
+from runs import selectors
+from runs.forms_detail import DescriptionForm, DisplayNameForm, StatusSeenForm, TagForm
+from runs.http import StudioRequest
+from runs.models import Role, Run, RunFile, Workspace
+from runs.selectors.run_detail import MAX_CHARTS, LogChunk, RunDetail
+
+TEMPLATE = "runs/run_detail.html"
+
+
+# -- access ----------------------------------------------------------------------------
+
+
+def load_run(request: StudioRequest, workspace: str, run_id: str) -> tuple[Workspace, Run]:
+    """The member's workspace and its run `run_id`; Http404 for non-members and other runs."""
+    ws = selectors.workspace_for_member(request.user, workspace)
+    return ws, selectors.run_for_detail(workspace=ws, run_id=run_id)
+
+
+def can(ws: Workspace, role: str) -> bool:
+    """Whether the requesting member has at least `role` in `ws`."""
+    return ws.membership.has_role(role)
+
+
+def forbidden(ws: Workspace, needed: str, action: str) -> HttpResponse:
+    """403 naming the role an action needs; htmx shows it as a toast."""
+    message = (
+        f"Your role in {ws.slug} is {ws.membership.role}: {action} needs the {needed} role "
+        "or higher. Ask a workspace owner."
+    )
+    response = HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    return trigger_client_event(response, "showToast", {"message": message})
+
+
+def detail_url(ws: Workspace, run: Run, fragment: str = "") -> str:
+    url = reverse("runs:run-detail", args=[ws.slug, run.pk])
+    return f"{url}#{fragment}" if fragment else url
+
+
+def announce(response: HttpResponse, run: Run) -> HttpResponse:
+    """Tell the page's other regions that the run changed."""
+    return trigger_client_event(response, "runChanged", {"runId": run.pk})
+
+
+# -- context pieces, shared by the page and the partials ---------------------------------
+
+
+def format_duration(delta: timedelta | None) -> str:
+    """`1 h 02 min`, `3 min 05 s`, `12.4 s`; empty before the run starts."""
+    if delta is None:
+        return ""
+    seconds = max(delta.total_seconds(), 0.0)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days} d {hours:02d} h {minutes:02d} min"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s"
+
+
+def overview_context(run: Run) -> dict:
+    details = run.error_details
+    return {
+        "duration": format_duration(run.duration),
+        "error_json": json.dumps(details, indent=2, sort_keys=True, default=str)
+        if details not in (None, "", {}, [])
+        else "",
+    }
+
+
+def tags_context(
+    ws: Workspace,
+    run: Run,
+    *,
+    tags: list | None = None,
+    edit_tag: str | None = None,
+    tag_form: TagForm | None = None,
+) -> dict:
+    can_edit = can(ws, Role.CONTRIBUTOR)
+    tags = selectors.run_tags(run=run) if tags is None else tags
+    edit_tag = edit_tag if can_edit and edit_tag in {t.key for t in tags} else None
+    add_form = tag_form if tag_form is not None and not tag_form.data.get("original_key") else None
+    edit_form = tag_form if tag_form is not None and tag_form.data.get("original_key") else None
+    if edit_tag and edit_form is None:
+        tag = next(t for t in tags if t.key == edit_tag)
+        edit_form = TagForm(
+            initial={"key": tag.key, "value": tag.value or "", "original_key": tag.key}
+        )
+    return {
+        "tags": tags,
+        "edit_tag": edit_tag,
+        "tag_form": add_form or TagForm(),
+        "tag_edit_form": edit_form,
+    }
+
+
+def description_context(
+    ws: Workspace, run: Run, *, editing: bool = False, form: DescriptionForm | None = None
+) -> dict:
+    editing = editing and can(ws, Role.CONTRIBUTOR)
+    preview_html = run.description_html
+    if form is not None and form.is_bound:
+        editing = True
+        preview_html = ""
+    return {
+        "editing_description": editing,
+        "description_form": form or DescriptionForm(initial={"description": run.description}),
+        "preview_html": preview_html,
+    }
+
+
+def title_context(
+    ws: Workspace, run: Run, *, editing: bool = False, form: DisplayNameForm | None = None
+) -> dict:
+    editing = (editing or form is not None) and can(ws, Role.CONTRIBUTOR)
+    return {
+        "editing_name": editing,
+        "name_form": form or DisplayNameForm(initial={"display_name": run.display_name}),
+    }
+
+
+@dataclass
+class LogView:
+    file: RunFile
+    chunk: LogChunk | None
+    live: bool
+    missing: bool = False
+
+
+def log_views(run: Run, files: list[RunFile]) -> list[LogView]:
+    out = []
+    for f in files:
+        try:
+            chunk = selectors.run_log_tail(run_file=f)
+        except OSError:
+            out.append(LogView(file=f, chunk=None, live=False, missing=True))
+            continue
+        out.append(LogView(file=f, chunk=chunk, live=not run.is_terminal))
+    return out
+
+
+def base_context(ws: Workspace, run: Run) -> dict:
+    return {
+        "workspace": ws,
+        "run": run,
+        "can_edit": can(ws, Role.CONTRIBUTOR),
+        "detail_path": detail_url(ws, run),
+    }
+
+
+def page_context(
+    ws: Workspace,
+    detail: RunDetail,
+    *,
+    edit: str = "",
+    edit_tag: str | None = None,
+    tag_form: TagForm | None = None,
+    description_form: DescriptionForm | None = None,
+    name_form: DisplayNameForm | None = None,
+) -> dict:
+    run = detail.run
+    return {
+        **base_context(ws, run),
+        **overview_context(run),
+        **tags_context(ws, run, tags=detail.tags, edit_tag=edit_tag, tag_form=tag_form),
+        **description_context(ws, run, editing=edit == "description", form=description_form),
+        **title_context(ws, run, editing=edit == "name", form=name_form),
+        "properties": detail.properties,
+        "latest_metrics": detail.latest_metrics,
+        "chart_metrics": detail.latest_metrics[:MAX_CHARTS],
+        "output_files": detail.output_files,
+        "logs": log_views(run, detail.log_files),
+        "tree": detail.tree,
+        "active_descendants": detail.tree.active,
+        "events": detail.events,
+    }
+
+
+def render_page(
+    request: StudioRequest, ws: Workspace, run_id: str, *, status: int = 200, **kwargs
+) -> HttpResponse:
+    """The whole page (also the no-JavaScript answer to a bad form, with status 422)."""
+    detail = selectors.run_detail(workspace=ws, run_id=run_id)
+    return render(request, TEMPLATE, page_context(ws, detail, **kwargs), status=status)
+
+
+# -- views -------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def run_detail(request: StudioRequest, workspace: str, run_id: str) -> HttpResponse:
+    """Overview, tags, description, metrics, files and logs, children, activity.
+
+    `?edit=name`, `?edit=description` and `?edit_tag=<key>` open the editors
+    without JavaScript.
+    """
+    ws = selectors.workspace_for_member(request.user, workspace)
+    return render_page(
+        request,
+        ws,
+        run_id,
+        edit=request.GET.get("edit", ""),
+        edit_tag=request.GET.get("edit_tag"),
+    )
+
+
+def _part_context(part: str, request: StudioRequest, ws: Workspace, run: Run) -> dict:
+    editing = request.GET.get("edit") == "1"
+    if part == "run-title":
+        return title_context(ws, run, editing=editing)
+    if part == "run-toolbar":
+        return {"active_descendants": selectors.run_active_descendant_count(run=run)}
+    if part == "run-overview":
+        return overview_context(run)
+    if part == "run-tags":
+        return tags_context(ws, run, edit_tag=request.GET.get("edit_tag"))
+    if part == "run-description":
+        return description_context(ws, run, editing=editing)
+    if part == "run-children":
+        return {"tree": selectors.run_tree(run=run)}
+    if part == "run-activity":
+        return {"events": selectors.run_events(run=run)}
+    raise Http404("No such part of the run page.")
+
+
+PARTS = (
+    "run-title",
+    "run-toolbar",
+    "run-overview",
+    "run-tags",
+    "run-description",
+    "run-children",
+    "run-activity",
+)
+
+
+@login_required
+@require_GET
+def run_part(request: StudioRequest, workspace: str, run_id: str, part: str) -> HttpResponse:
+    """One region of the page, for htmx: refreshed on `runChanged` or opened for editing."""
+    if part not in PARTS:
+        raise Http404("No such part of the run page.")
+    ws, run = load_run(request, workspace, run_id)
+    ctx = {**base_context(ws, run), **_part_context(part, request, ws, run)}
+    return render(request, f"{TEMPLATE}#{part}", ctx)
+
+
+@login_required
+@require_GET
+def run_status(request: StudioRequest, workspace: str, run_id: str) -> HttpResponse:
+    """The status badge, polled every 2 s while the run is not terminal.
+
+    `seen` is the status the page shows; when it differs, the other regions are
+    told (`runChanged`, after the swap so the new badge does not ask again). A
+    terminal run answers 286 so htmx stops polling.
+    """
+    ws, run = load_run(request, workspace, run_id)
+    form = StatusSeenForm(request.GET)
+    seen = form.cleaned_data["seen"] if form.is_valid() else ""
+    ctx = base_context(ws, run)
+    response = render(request, f"{TEMPLATE}#run-status", ctx)
+    if run.is_terminal:
+        stop = HttpResponseStopPolling(response.content)
+        stop["Content-Type"] = response["Content-Type"]
+        response = stop
+    if seen and seen != run.status:
+        trigger_client_event(response, "runChanged", {"runId": run.pk}, after="swap")
+    return response
