@@ -173,7 +173,7 @@ def test_cancel_confirmation_counts_unfinished_descendants(contributor_client, r
 def test_cancel_is_disabled_for_terminal_runs(contributor_client, run):
     services.run_complete(run=run)
     html = contributor_client.get(url("runs:run-detail", run)).content.decode()
-    assert "<button class=\"btn-danger\" disabled" in html
+    assert '<button class="btn-danger" disabled' in html
 
 
 def test_activity_lists_who_changed_what_newest_first(reader_client, run, contributor_client):
