@@ -103,10 +103,12 @@ class DisplayNameForm(forms.Form):
 class LogOffsetForm(forms.Form):
     offset = forms.IntegerField(
         min_value=0,
+        max_value=2**53,
         error_messages={
             "required": "offset is required: the byte position to read the log from.",
             "invalid": "offset must be a whole number of bytes.",
             "min_value": "offset cannot be negative.",
+            "max_value": "offset is larger than any log.",
         },
     )
 
