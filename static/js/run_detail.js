@@ -85,7 +85,8 @@
     };
   }
 
-  function draw(data) {
+  // `rebuild` recreates the charts (new colours); otherwise live data is swapped in place.
+  function draw(data, rebuild) {
     lastData = data;
     const colours = palette();
     document.querySelectorAll(".chart[data-metric]").forEach(function (figure) {
@@ -94,6 +95,10 @@
       const series = data[name];
       plot.classList.remove("loading");
       const existing = charts.get(name);
+      if (existing && !rebuild && series && series.steps.length) {
+        existing.setData([series.steps, series.values]);
+        return;
+      }
       if (existing) { existing.destroy(); charts.delete(name); }
       plot.textContent = "";
       if (!series || series.steps.length === 0) {
@@ -116,7 +121,7 @@
         if (!response.ok) throw new Error("metrics: HTTP " + response.status);
         return response.json();
       })
-      .then(draw)
+      .then(function (data) { draw(data, false); })
       .catch(function () {
         document.querySelectorAll(".chart-plot.loading").forEach(function (plot) {
           plot.classList.remove("loading");
@@ -158,7 +163,7 @@
     });
     // Colours are read from CSS variables: redraw when the scheme flips.
     const scheme = window.matchMedia("(prefers-color-scheme: dark)");
-    scheme.addEventListener("change", function () { if (lastData) draw(lastData); });
+    scheme.addEventListener("change", function () { if (lastData) draw(lastData, true); });
   }
 
   // A status change (cancel, finish) refreshes the charts once and re-arms the timer.
