@@ -5,6 +5,7 @@ from django.urls import path
 from runs.views import (
     home,
     members,
+    run_bulk,
     run_cancel,
     run_description,
     run_detail,
@@ -25,6 +26,14 @@ urlpatterns = [
         "w/<str:workspace>/experiments/<str:experiment>/",
         run_list.run_list,
         name="experiment-runs",
+    ),
+    # Before run-detail: `bulk` and `live` are not run ids (those are <exp>_<secs>_<hex>).
+    path("w/<str:workspace>/runs/bulk/", run_bulk.run_bulk, name="run-bulk"),
+    path("w/<str:workspace>/runs/live/", run_list.run_list_live, name="run-list-live"),
+    path(
+        "w/<str:workspace>/runs/<str:run_id>/children/",
+        run_list.run_children,
+        name="run-children",
     ),
     path("w/<str:workspace>/members/", members.members, name="members"),
     path("w/<str:workspace>/runs/<str:run_id>/", run_detail.run_detail, name="run-detail"),

@@ -15,6 +15,14 @@ from runs.selectors.run_detail import (
     run_tree,
     workspace_members,
 )
+from runs.selectors.run_list import (
+    RunListParams,
+    run_children_rows,
+    run_list,
+    run_list_column_choices,
+    run_list_live,
+    run_list_page,
+)
 from runs.selectors.runs import RUN_DOCUMENT_PREFETCH, run_get, run_search
 from runs.selectors.workspaces import membership_for, workspace_for_member, workspaces_of
 
@@ -36,6 +44,12 @@ __all__ = [
     "workspace_members",
     "membership_for",
     "run_get",
+    "RunListParams",
+    "run_children_rows",
+    "run_list",
+    "run_list_column_choices",
+    "run_list_live",
+    "run_list_page",
     "run_search",
     "workspace_for_member",
     "workspaces_of",

@@ -1,0 +1,705 @@
+"""The run list: roots of matching runs, a page at a time, with their matching trees.
+
+Without a condition the list is the top-level runs. With one (free text,
+filter language, structured filters, dates) it is the roots of the runs that
+match, each followed by its matching descendants and the ancestors between
+them; rows that are shown only to place a match in its tree are marked
+`matches=False` (greyed in the page).
+
+Query shapes, whatever the page size (see bench/README.md for the figures):
+count (only without a condition: a covering index walk), the page's ids
+(with a window count when there is a condition: one scan instead of two),
+the rows of the page's trees, tags, metric and property columns, the
+children summary, the column chooser names.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OrderBy,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, Concat, Now
+
+from runs.markdown import first_line
+from runs.models import Experiment, LatestMetric, Property, Run, Tag, Workspace
+from runs.status import TERMINAL, Status
+
+PER_PAGE = 50
+MAX_PER_PAGE = 200
+MAX_CHILDREN_SHOWN = 200
+CHOOSER_RECENT_RUNS = 2000
+CHOOSER_CAP = 200
+
+# Column key -> header. `id` (the run link) is always the first column.
+BUILTIN_COLUMNS: dict[str, str] = {
+    "id": "Run",
+    "experiment": "Experiment",
+    "status": "Status",
+    "submitter": "Submitted by",
+    "target": "Target",
+    "created": "Created",
+    "started": "Started",
+    "ended": "Ended",
+    "duration": "Duration",
+    "tags": "Tags",
+    "description": "Description",
+}
+DEFAULT_COLUMNS = (
+    "id",
+    "experiment",
+    "status",
+    "submitter",
+    "target",
+    "created",
+    "duration",
+    "tags",
+    "description",
+)
+# The filter language's identifiers, accepted as synonyms in `sort` and `cols`.
+ALIASES = {
+    "runId": "id",
+    "displayName": "name",
+    "submittedBy": "submitter",
+    "compute_target": "target",
+}
+DYNAMIC_PREFIXES = ("metrics.", "properties.", "tags.")
+# Sort key -> model field; duration is computed (SORT_EXPRESSIONS).
+SORT_FIELDS = {
+    "id": "id",
+    "name": "display_name",
+    "experiment": "experiment__name",
+    "status": "status",
+    "submitter": "submitted_by__username",
+    "target": "compute_target",
+    "created": "created",
+    "started": "started",
+    "ended": "ended",
+}
+NULLABLE_SORTS = {"submitter", "started", "ended", "duration"}
+DEFAULT_SORT = "-created"
+# The ordering every list ends with, so pages never shuffle.
+TIEBREAK = (F("created").desc(), F("id").desc())
+
+
+def normalise_key(key: str) -> str:
+    """A column or sort key with the filter language's synonyms mapped to ours."""
+    return ALIASES.get(key, key)
+
+
+def is_dynamic(key: str) -> bool:
+    prefix, _, name = key.partition(".")
+    return f"{prefix}." in DYNAMIC_PREFIXES and bool(name)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str  # builtin | metric | property | tag
+    name: str = ""  # the metric name, property key or tag key
+
+    @property
+    def sort_key(self) -> str | None:
+        if self.key in ("tags", "description"):
+            return None
+        return "name" if self.key == "id" else self.key
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind == "metric" or self.key == "duration"
+
+    @property
+    def live(self) -> bool:
+        """Whether polling refreshes this column while the run is active."""
+        return self.kind == "metric" or self.key in {"status", "duration", "started", "ended"}
+
+
+def column_for(key: str) -> Column:
+    """The column of a (validated) key."""
+    if key in BUILTIN_COLUMNS:
+        return Column(key, BUILTIN_COLUMNS[key], "builtin")
+    prefix, _, name = key.partition(".")
+    kind = {"metrics": "metric", "properties": "property", "tags": "tag"}[prefix]
+    return Column(key, name, kind, name)
+
+
+@dataclass(frozen=True)
+class RunListParams:
+    """The run list's whole state: what its query string says, validated."""
+
+    q: str = ""
+    filter: str = ""
+    # The parsed filter (runs.query), or None.
+    filter_node: Any = field(default=None, compare=False)
+    statuses: tuple[str, ...] = ()
+    experiments: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    submitters: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # "key:value" or "key"
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    # Original text of the dates, for the query string.
+    created_after_text: str = ""
+    created_before_text: str = ""
+    sort: str = DEFAULT_SORT
+    cols: tuple[str, ...] = DEFAULT_COLUMNS
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @property
+    def filtering(self) -> bool:
+        """Whether any condition narrows the list (then the tree shows matches)."""
+        return bool(
+            self.q
+            or self.filter
+            or self.statuses
+            or self.experiments
+            or self.targets
+            or self.submitters
+            or self.tags
+            or self.created_after
+            or self.created_before
+        )
+
+    @property
+    def columns(self) -> list[Column]:
+        return [column_for(k) for k in self.cols]
+
+    @property
+    def sort_desc(self) -> bool:
+        return self.sort.startswith("-")
+
+    @property
+    def sort_field(self) -> str:
+        return self.sort.lstrip("-")
+
+    def items(self, *, page: bool = True) -> list[tuple[str, str]]:
+        """The canonical query string's (name, value) pairs; defaults are left out."""
+        out: list[tuple[str, str]] = []
+        if self.q:
+            out.append(("q", self.q))
+        if self.filter:
+            out.append(("filter", self.filter))
+        for name, values in (
+            ("status", self.statuses),
+            ("experiment", self.experiments),
+            ("target", self.targets),
+            ("submitter", self.submitters),
+            ("tag", self.tags),
+        ):
+            out += [(name, v) for v in values]
+        if self.created_after_text:
+            out.append(("created_after", self.created_after_text))
+        if self.created_before_text:
+            out.append(("created_before", self.created_before_text))
+        if self.sort != DEFAULT_SORT:
+            out.append(("sort", self.sort))
+        if self.cols != DEFAULT_COLUMNS:
+            out.append(("cols", ",".join(self.cols)))
+        if self.per_page != PER_PAGE:
+            out.append(("per_page", str(self.per_page)))
+        if page and self.page != 1:
+            out.append(("page", str(self.page)))
+        return out
+
+    def querystring(
+        self,
+        *,
+        without: tuple[str, str] | None = None,
+        page: int | None = None,
+        **replace: str | None,
+    ) -> str:
+        """`?...` of this state, minus one (name, value) pair, with names replaced.
+
+        Changing anything but the page goes back to the first page.
+        """
+        items = [
+            (n, v)
+            for n, v in self.items(page=page is not None)
+            if (n, v) != without and n not in replace and n != "page"
+        ]
+        items += [(n, v) for n, v in replace.items() if v]
+        if page and page != 1:
+            items.append(("page", str(page)))
+        return "?" + urlencode(items) if items else "?"
+
+    def sort_querystring(self, key: str) -> str:
+        """The link of a column header: descending first, then ascending."""
+        new = key if self.sort == f"-{key}" else f"-{key}"
+        return self.querystring(sort=None if new == DEFAULT_SORT else new)
+
+
+def sort_is_valid(key: str) -> bool:
+    return key in SORT_FIELDS or key == "duration" or is_dynamic(key)
+
+
+# --- conditions ----------------------------------------------------------------------
+
+
+def _text_q(text: str) -> Q:
+    """Every word appears in the id, name, description, experiment, submitter, status or tags."""
+    cond = Q()
+    for word in text.split()[:10]:
+        tag_hit = Tag.objects.filter(run=OuterRef("pk")).filter(
+            Q(key__icontains=word) | Q(value__icontains=word)
+        )
+        cond &= (
+            Q(id__icontains=word)
+            | Q(display_name__icontains=word)
+            | Q(description__icontains=word)
+            | Q(experiment__name__icontains=word)
+            | Q(submitted_by__username__icontains=word)
+            | Q(status__icontains=word)
+            | Q(Exists(tag_hit))
+        )
+    return cond
+
+
+def _tag_q(spec: str) -> Q:
+    key, sep, value = spec.partition(":")
+    hit = Tag.objects.filter(run=OuterRef("pk"), key=key)
+    if sep:
+        hit = hit.filter(value=value)
+    return Q(Exists(hit))
+
+
+def match_q(params: RunListParams) -> Q:
+    """What a run must satisfy to match the list's conditions (empty Q: everything)."""
+    cond = Q()
+    if params.q:
+        cond &= _text_q(params.q)
+    if params.filter_node is not None:
+        from runs import query
+
+        cond &= query.to_q(params.filter_node)
+    if params.statuses:
+        cond &= Q(status__in=params.statuses)
+    if params.experiments:
+        cond &= Q(experiment__name__in=params.experiments)
+    if params.targets:
+        cond &= Q(compute_target__in=params.targets)
+    if params.submitters:
+        cond &= Q(submitted_by__username__in=params.submitters)
+    for spec in params.tags:
+        cond &= _tag_q(spec)
+    if params.created_after:
+        cond &= Q(created__gte=params.created_after)
+    if params.created_before:
+        cond &= Q(created__lt=params.created_before)
+    return cond
+
+
+# --- ordering ------------------------------------------------------------------------
+
+
+def _sort_value(key: str):
+    prefix, _, name = key.partition(".")
+    if prefix == "metrics" and name:
+        return Subquery(
+            LatestMetric.objects.filter(run=OuterRef("pk"), name=name).values("value")[:1]
+        )
+    if prefix == "properties" and name:
+        return Subquery(Property.objects.filter(run=OuterRef("pk"), key=name).values("value")[:1])
+    if prefix == "tags" and name:
+        return Subquery(Tag.objects.filter(run=OuterRef("pk"), key=name).values("value")[:1])
+    if key == "duration":
+        return ExpressionWrapper(
+            Coalesce(F("ended"), Now()) - F("started"), output_field=DurationField()
+        )
+    return F(SORT_FIELDS[key])
+
+
+def order_by(qs: QuerySet[Run], sort: str) -> QuerySet[Run]:
+    """Order by a whitelisted key (nulls last either way), then newest first, then id."""
+    key = sort.lstrip("-")
+    desc = sort.startswith("-")
+    if key == "created":
+        return qs.order_by(*(TIEBREAK if desc else (F("created").asc(), F("id").asc())))
+    if key in SORT_FIELDS and key not in NULLABLE_SORTS:
+        expr = F(SORT_FIELDS[key])
+        return qs.order_by(expr.desc() if desc else expr.asc(), *TIEBREAK)
+    qs = qs.annotate(sort_value=_sort_value(key))
+    primary: OrderBy = (
+        F("sort_value").desc(nulls_last=True) if desc else F("sort_value").asc(nulls_last=True)
+    )
+    return qs.order_by(primary, *TIEBREAK)
+
+
+# --- the list ------------------------------------------------------------------------
+
+
+def run_list(
+    *, workspace: Workspace, params: RunListParams, experiment: Experiment | None = None
+) -> QuerySet[Run]:
+    """The list's top-level rows, ordered: top-level runs, or the roots of matching runs."""
+    scope = Run.objects.filter(workspace=workspace)
+    if experiment is not None:
+        scope = scope.filter(experiment=experiment)
+    roots = scope.filter(parent__isnull=True)
+    if params.filtering:
+        cond = match_q(params)
+        # Roots decide on their own row; only the (few) children need the subquery.
+        matching_children = scope.filter(parent__isnull=False).filter(cond).values("root_id")
+        roots = roots.filter(cond | Q(pk__in=matching_children))
+    return order_by(roots, params.sort)
+
+
+@dataclass
+class ChildSummary:
+    total: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def status_counts(self) -> list[tuple[str, int]]:
+        """(status, count) in lifecycle order, non-zero only."""
+        return [(s, self.by_status[s]) for s in Status.values if self.by_status.get(s)]
+
+    def __str__(self) -> str:
+        word = "child" if self.total == 1 else "children"
+        parts = ", ".join(f"{n} {s}" for s, n in self.status_counts)
+        return f"{self.total} {word}: {parts}"
+
+
+@dataclass
+class RunRow:
+    run: Run
+    depth: int = 0
+    matches: bool = True
+    ancestors: tuple[str, ...] = ()
+    summary: ChildSummary | None = None
+    # The row's children follow it in the list (revealed by a condition).
+    expanded: bool = False
+    tags: list[Tag] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    # (column, value) in column order, for the template.
+    cells: list[tuple[Column, Any]] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.run.status not in TERMINAL
+
+    @property
+    def duration_text(self) -> str:
+        return format_duration(self.run.duration)
+
+    @property
+    def description_line(self) -> str:
+        return first_line(self.run.description, limit=100)
+
+
+def format_duration(value: timedelta | None) -> str:
+    """`4h 02m`, `3m 12s`, `45s`: short and sortable by eye."""
+    if value is None:
+        return ""
+    seconds = max(0, int(value.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def format_value(column: Column, value: Any) -> str:
+    """A metric, property or tag cell as text ('' when the run has none)."""
+    if value is None:
+        return ""
+    if column.kind == "metric" and isinstance(value, float):
+        return f"{value:.5g}"
+    return str(value)
+
+
+@dataclass
+class RunPage:
+    """One page of the list, with what the template needs to draw it."""
+
+    rows: list[RunRow]
+    number: int
+    per_page: int
+    count: int
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.count else 0
+
+    @property
+    def end_index(self) -> int:
+        return min(self.count, self.number * self.per_page)
+
+    @property
+    def active_ids(self) -> list[str]:
+        return [r.run.id for r in self.rows if r.active]
+
+
+def _page_ids(
+    roots: QuerySet[Run], params: RunListParams, number: int
+) -> tuple[list[str], int | None]:
+    offset = (number - 1) * params.per_page
+    if params.filtering:
+        # A condition means scanning anyway: count in the same pass.
+        rows = list(
+            roots.annotate(total=Window(Count("pk"))).values_list("pk", "total")[
+                offset : offset + params.per_page
+            ]
+        )
+        return [pk for pk, _ in rows], (rows[0][1] if rows else None)
+    ids = list(roots.values_list("pk", flat=True)[offset : offset + params.per_page])
+    return ids, None
+
+
+def run_list_page(
+    *, workspace: Workspace, params: RunListParams, experiment: Experiment | None = None
+) -> RunPage:
+    """The page `params.page` of the list (the last page when it is past the end)."""
+    roots = run_list(workspace=workspace, params=params, experiment=experiment)
+    number = params.page
+    count = None if params.filtering else roots.count()
+    if count is not None:
+        number = min(number, max(1, -(-count // params.per_page)))
+    ids, total = _page_ids(roots, params, number)
+    if params.filtering:
+        if total is None:
+            count = roots.count() if number > 1 else 0
+            last = max(1, -(-count // params.per_page))
+            if count and number > last:
+                number = last
+                ids, total = _page_ids(roots, params, number)
+        else:
+            count = total
+    rows = _tree_rows(workspace=workspace, params=params, root_ids=ids)
+    return RunPage(rows=rows, number=number, per_page=params.per_page, count=count or 0)
+
+
+def _runs_for_rows(qs: QuerySet[Run]) -> QuerySet[Run]:
+    return qs.select_related("experiment", "submitted_by").defer(
+        "description_html", "error_details", "arguments", "script"
+    )
+
+
+def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[str]) -> list[RunRow]:
+    """The page's roots in order, each followed by its revealed (matching) descendants."""
+    if not root_ids:
+        return []
+    # Ids only (no workspace condition): they come from the workspace, and SQLite would
+    # otherwise walk the workspace index instead of looking the ids up.
+    qs = Run.objects.filter(root_id__in=root_ids)
+    if params.filtering:
+        cond = match_q(params)
+        below = Run.objects.filter(
+            root_id=OuterRef("root_id"), id__startswith=Concat(OuterRef("id"), Value("_"))
+        ).filter(cond)
+        qs = qs.annotate(is_match=ExpressionWrapper(cond, output_field=BooleanField())).filter(
+            Q(parent__isnull=True) | Q(is_match=True) | Q(Exists(below))
+        )
+        qs = order_by(qs, params.sort)
+    else:
+        qs = Run.objects.filter(pk__in=root_ids)
+    runs = list(_runs_for_rows(qs))
+    by_parent: dict[str | None, list[Run]] = defaultdict(list)
+    for run in runs:
+        by_parent[run.parent_id].append(run)
+    position = {pk: i for i, pk in enumerate(root_ids)}
+    top = sorted(by_parent.get(None, []), key=lambda r: position.get(r.pk, 0))
+    rows: list[RunRow] = []
+
+    def walk(run: Run, depth: int, ancestors: tuple[str, ...]) -> None:
+        kids = by_parent.get(run.pk, [])
+        matches = bool(getattr(run, "is_match", True))
+        rows.append(
+            RunRow(run=run, depth=depth, matches=matches, ancestors=ancestors, expanded=bool(kids))
+        )
+        for kid in kids:
+            walk(kid, depth + 1, (*ancestors, run.pk))
+
+    for run in top:
+        walk(run, 0, ())
+    _decorate(rows, params, root_ids=root_ids)
+    return rows
+
+
+def _decorate(rows: list[RunRow], params: RunListParams, *, root_ids: list[str]) -> None:
+    """Tags, metric and property columns and children summaries: one query each."""
+    if not rows:
+        return
+    ids = [r.run.pk for r in rows]
+    tags: dict[str, list[Tag]] = defaultdict(list)
+    for tag in Tag.objects.filter(run_id__in=ids).order_by("key"):
+        tags[tag.run_id].append(tag)
+    columns = params.columns
+    values: dict[str, dict[str, Any]] = defaultdict(dict)
+    metric_names = [c.name for c in columns if c.kind == "metric"]
+    if metric_names:
+        for run_id, name, value in LatestMetric.objects.filter(
+            run_id__in=ids, name__in=metric_names
+        ).values_list("run_id", "name", "value"):
+            values[run_id][f"metrics.{name}"] = value
+    property_keys = [c.name for c in columns if c.kind == "property"]
+    if property_keys:
+        for run_id, key, value in Property.objects.filter(
+            run_id__in=ids, key__in=property_keys
+        ).values_list("run_id", "key", "value"):
+            values[run_id][f"properties.{key}"] = value
+    summaries = _child_summaries(root_ids, [r.run.pk for r in rows])
+    for row in rows:
+        row.tags = tags.get(row.run.pk, [])
+        row.values = values.get(row.run.pk, {})
+        for c in columns:
+            if c.kind == "tag":
+                row.values[c.key] = next(
+                    (t.value if t.value is not None else "" for t in row.tags if t.key == c.name),
+                    None,
+                )
+        row.summary = summaries.get(row.run.pk)
+        row.cells = [(c, format_value(c, row.values.get(c.key))) for c in columns]
+
+
+def _child_summaries(root_ids: list[str], run_ids: list[str]) -> dict[str, ChildSummary]:
+    """Descendants of each run by status, from one query grouped by (parent, status).
+
+    Grouping by parent keeps the answer small even under a sweep of thousands
+    of children; descendants are summed up the tree here (ids nest: a child's
+    id is its parent's id plus `_<n>`).
+    """
+    groups = (
+        Run.objects.filter(root_id__in=set(root_ids), parent__isnull=False)
+        .values_list("parent_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    per_parent: dict[str, dict[str, int]] = defaultdict(dict)
+    for parent_id, run_status, n in groups:
+        per_parent[parent_id][run_status] = n
+    out: dict[str, ChildSummary] = {}
+    for run_id in run_ids:
+        prefix = f"{run_id}_"
+        summary = ChildSummary()
+        for parent_id, counts in per_parent.items():
+            if parent_id == run_id or parent_id.startswith(prefix):
+                for s, n in counts.items():
+                    summary.by_status[s] = summary.by_status.get(s, 0) + n
+                    summary.total += n
+        if summary.total:
+            out[run_id] = summary
+    return out
+
+
+def run_children_rows(
+    *, workspace: Workspace, params: RunListParams, parent: Run
+) -> tuple[list[RunRow], int]:
+    """Direct children of `parent` in the list's order (those that match or hold a
+    match when a condition is set), at most MAX_CHILDREN_SHOWN; and how many there are."""
+    qs = Run.objects.filter(workspace=workspace, parent=parent)
+    if params.filtering:
+        cond = match_q(params)
+        below = Run.objects.filter(
+            root_id=OuterRef("root_id"), id__startswith=Concat(OuterRef("id"), Value("_"))
+        ).filter(cond)
+        qs = qs.annotate(is_match=ExpressionWrapper(cond, output_field=BooleanField())).filter(
+            Q(is_match=True) | Q(Exists(below))
+        )
+    qs = order_by(qs, params.sort).annotate(total=Window(Count("pk")))
+    runs = list(_runs_for_rows(qs)[:MAX_CHILDREN_SHOWN])
+    total = runs[0].total if runs else 0
+    steps = parent.id[len(parent.root_id) + 1 :].split("_") if parent.parent_id else []
+    chain = [parent.root_id]
+    for step in steps:
+        chain.append(f"{chain[-1]}_{step}")
+    depth = len(chain)
+    rows = [
+        RunRow(
+            run=run,
+            depth=depth,
+            matches=bool(getattr(run, "is_match", True)),
+            ancestors=tuple(chain),
+        )
+        for run in runs
+    ]
+    _decorate(rows, params, root_ids=[parent.root_id])
+    return rows, total
+
+
+def run_list_live(
+    *, workspace: Workspace, params: RunListParams, run_ids: list[str]
+) -> list[RunRow]:
+    """Fresh rows of runs on screen, for polling their status, duration and metrics."""
+    runs = list(_runs_for_rows(Run.objects.filter(workspace=workspace, pk__in=run_ids)))
+    rows = [RunRow(run=run) for run in runs]
+    columns = params.columns
+    metric_names = [c.name for c in columns if c.kind == "metric"]
+    values: dict[str, dict[str, Any]] = defaultdict(dict)
+    if metric_names and rows:
+        for run_id, name, value in LatestMetric.objects.filter(
+            run_id__in=[r.run.pk for r in rows], name__in=metric_names
+        ).values_list("run_id", "name", "value"):
+            values[run_id][f"metrics.{name}"] = value
+    for row in rows:
+        row.values = values.get(row.run.pk, {})
+        row.cells = [(c, format_value(c, row.values.get(c.key))) for c in columns]
+    return rows
+
+
+def run_list_column_choices(
+    *, workspace: Workspace, experiment: Experiment | None = None
+) -> tuple[list[str], list[str]]:
+    """Metric names and property keys of the workspace's recent runs, for the column chooser.
+
+    One query, bounded: the names found on the CHOOSER_RECENT_RUNS newest runs
+    (a distinct over every LatestMetric row would scan them all).
+    """
+    recent = Run.objects.filter(workspace=workspace)
+    if experiment is not None:
+        recent = recent.filter(experiment=experiment)
+    recent_ids = recent.order_by("-created").values("pk")[:CHOOSER_RECENT_RUNS]
+    metrics = (
+        LatestMetric.objects.filter(run_id__in=recent_ids)
+        .annotate(kind=Value("m"))
+        .values_list("kind", "name")
+        .order_by()
+        .distinct()
+    )
+    properties = (
+        Property.objects.filter(run_id__in=recent_ids)
+        .annotate(kind=Value("p"))
+        .values_list("kind", "key")
+        .order_by()
+        .distinct()
+    )
+    names: dict[str, list[str]] = {"m": [], "p": []}
+    for kind, name in metrics.union(properties).order_by("kind", "name")[: 2 * CHOOSER_CAP]:
+        if len(names[kind]) < CHOOSER_CAP:
+            names[kind].append(name)
+    return names["m"], names["p"]

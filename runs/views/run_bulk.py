@@ -1,0 +1,209 @@
+"""Bulk actions on the run list: add a tag, remove a tag, cancel; undo a tag change.
+
+One POST per action, all runs or none: the changes run in one transaction
+and any refusal (cancelling a finished run) rolls every change back. Only
+contributors and owners may act: readers get 403, non-members 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
+
+from runs import services
+from runs.exceptions import InvalidTransition, StudioError
+from runs.forms import BulkForm
+from runs.http import StudioRequest
+from runs.models import Experiment, Role, Run, Tag, Workspace
+from runs.selectors import workspace_for_member
+from runs.status import TERMINAL
+from runs.views.run_list import TEMPLATE, table_context
+
+UNDO_SALT = "runs.run-bulk.undo"
+UNDO_MAX_AGE = 24 * 3600
+
+
+class Refused(Exception):
+    """Some runs refused the action; nothing was changed."""
+
+    def __init__(self, refusals: list[tuple[str, str]]):
+        super().__init__(f"{len(refusals)} runs refused")
+        self.refusals = refusals
+
+
+def _list_target(ws: Workspace, path: str) -> Experiment | None:
+    """The experiment of the list page the action came from (None: all runs)."""
+    try:
+        match = resolve(path or "/")
+    except Resolver404:
+        return None
+    if match.url_name == "experiment-runs" and match.kwargs.get("workspace") == ws.slug:
+        return Experiment.objects.filter(workspace=ws, name=match.kwargs["experiment"]).first()
+    return None
+
+
+def _runs(ws: Workspace, ids: tuple[str, ...]) -> list[Run]:
+    runs = list(Run.objects.filter(workspace=ws, pk__in=ids).order_by("id"))
+    missing = sorted(set(ids) - {r.pk for r in runs})
+    if missing:
+        shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+        raise StudioError(f"no such runs in this workspace: {shown}")
+    return runs
+
+
+def _previous(runs: list[Run], key: str) -> dict[str, list]:
+    """Each run's [had the key, its value] before the change."""
+    had = dict(Tag.objects.filter(run__in=runs, key=key).values_list("run_id", "value"))
+    return {r.pk: [r.pk in had, had.get(r.pk)] for r in runs}
+
+
+def _undo_token(key: str, previous: dict[str, list]) -> str:
+    return signing.dumps({"key": key, "prev": previous}, salt=UNDO_SALT, compress=True)
+
+
+@transaction.atomic
+def _tag_add(runs: list[Run], key: str, value: str | None, actor) -> str:
+    previous = _previous(runs, key)
+    for run in runs:
+        services.run_set_tags(run=run, tags={key: value}, actor=actor)
+    return _undo_token(key, previous)
+
+
+@transaction.atomic
+def _tag_remove(runs: list[Run], key: str, actor) -> str:
+    previous = _previous(runs, key)
+    for run in runs:
+        if previous[run.pk][0]:
+            services.run_set_tags(run=run, remove=[key], actor=actor)
+    return _undo_token(key, previous)
+
+
+@transaction.atomic
+def _undo(ws: Workspace, token: str, actor) -> int:
+    try:
+        data = signing.loads(token, salt=UNDO_SALT, max_age=UNDO_MAX_AGE)
+    except signing.BadSignature:
+        raise StudioError("this undo is no longer valid") from None
+    key, previous = data["key"], data["prev"]
+    runs = _runs(ws, tuple(previous))
+    for run in runs:
+        had, value = previous[run.pk]
+        if had:
+            services.run_set_tags(run=run, tags={key: value}, actor=actor)
+        else:
+            services.run_set_tags(run=run, remove=[key], actor=actor)
+    return len(runs)
+
+
+@transaction.atomic
+def _cancel(runs: list[Run], actor) -> None:
+    refusals = [
+        (r.pk, str(InvalidTransition(r.status, "Canceled"))) for r in runs if r.status in TERMINAL
+    ]
+    if refusals:
+        raise Refused(refusals)
+    for run in runs:
+        run.refresh_from_db(fields=["status"])
+        # A run cancelled above as a descendant of another selected run is done.
+        if run.status in TERMINAL:
+            continue
+        try:
+            services.run_cancel(run=run, actor=actor)
+        except InvalidTransition as exc:
+            refusals.append((run.pk, exc.message))
+    if refusals:
+        raise Refused(refusals)
+
+
+def _respond(
+    request: StudioRequest,
+    ws: Workspace,
+    *,
+    message: str,
+    status: int = 200,
+    errors: list[str] | None = None,
+    refusals: list[tuple[str, str]] | None = None,
+    undo: str | None = None,
+) -> HttpResponse:
+    list_path = request.POST.get("list_path", "")
+    experiment = _list_target(ws, list_path)
+    if not request.htmx:
+        level = messages.SUCCESS if status == 200 else messages.ERROR
+        text = message
+        if errors:
+            text += " " + " ".join(errors)
+        if refusals:
+            text += " " + "; ".join(f"{pk}: {why}" for pk, why in refusals)
+        messages.add_message(request, level, text)
+        if experiment is None:
+            url = reverse("runs:run-list", args=[ws.slug])
+        else:
+            url = reverse("runs:experiment-runs", args=[ws.slug, experiment.name])
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
+    ctx, code = table_context(request, ws, experiment, request.GET)
+    ctx.update(
+        bulk_message=message,
+        bulk_ok=status == 200,
+        bulk_errors=errors or [],
+        bulk_refusals=refusals or [],
+    )
+    response = render(request, TEMPLATE + "#run-table", ctx, status=status)
+    if status == 200:
+        trigger_client_event(response, "runsBulkDone", {"message": message, "undo": undo or ""})
+    return response
+
+
+@login_required
+@require_POST
+def run_bulk(request: StudioRequest, workspace: str) -> HttpResponse:
+    """Apply one action to the selected runs (POST runs=<id>..., action=...)."""
+    ws = workspace_for_member(request.user, workspace)
+    if not ws.membership.has_role(Role.CONTRIBUTOR):
+        raise PermissionDenied("Readers cannot change runs.")
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        return _respond(
+            request, ws, message="Nothing was changed.", status=400, errors=form.error_messages()
+        )
+    d = form.cleaned_data
+    action, user = d["action"], request.user
+    try:
+        if action == "undo":
+            n = _undo(ws, d["token"], user)
+            return _respond(request, ws, message=f"Undone on {n} run{'s' * (n != 1)}.")
+        runs = _runs(ws, d["runs"])
+        n = len(runs)
+        runs_word = f"{n} run{'s' * (n != 1)}"
+        if action == "tag-add":
+            token = _tag_add(runs, d["key"], d["value"], user)
+            shown = d["key"] if d["value"] is None else f"{d['key']}={d['value']}"
+            return _respond(request, ws, message=f"Tagged {runs_word} {shown}.", undo=token)
+        if action == "tag-remove":
+            token = _tag_remove(runs, d["key"], user)
+            return _respond(
+                request, ws, message=f"Removed tag {d['key']} from {runs_word}.", undo=token
+            )
+        _cancel(runs, user)
+        return _respond(request, ws, message=f"Cancel requested for {runs_word}.")
+    except Refused as exc:
+        n = len(exc.refusals)
+        return _respond(
+            request,
+            ws,
+            message=f"Nothing was changed: {n} run{'s' * (n != 1)} refused.",
+            status=422,
+            refusals=exc.refusals,
+        )
+    except StudioError as exc:
+        return _respond(
+            request, ws, message="Nothing was changed.", status=400, errors=[exc.message]
+        )
