@@ -122,6 +122,11 @@ class Run(models.Model):
         indexes = [
             models.Index(fields=["experiment", "-created"], name="run_experiment_created"),
             models.Index(fields=["workspace", "-created"], name="run_workspace_created"),
+            # The run list: top-level runs newest first, counted and paged from the index alone.
+            models.Index(
+                fields=["workspace", "parent", "-created", "-id"],
+                name="run_workspace_parent_created",
+            ),
             models.Index(fields=["workspace", "status"], name="run_workspace_status"),
             models.Index(fields=["parent", "-created"], name="run_parent_created"),
             models.Index(fields=["status", "heartbeat"], name="run_status_heartbeat"),
