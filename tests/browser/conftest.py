@@ -63,3 +63,14 @@ def login(page, username: str, password: str = "password") -> None:  # noqa: S10
 @pytest.fixture
 def browser_login() -> Callable[..., None]:
     return login
+
+
+@pytest.fixture
+def logged_in_page(browser_page, live_server) -> Callable[..., object]:
+    """`logged_in_page(user)`: the browser page signed in as `user` through the login form."""
+
+    def _login(user, password: str = "password"):  # noqa: S107 - factory password
+        login(browser_page, user.username, password)
+        return browser_page
+
+    return _login
