@@ -100,8 +100,10 @@ class RunListForm(forms.Form):
         text = self.cleaned_data["filter"]
         self.filter_node = None
         if text:
-            from runs import query
-
+            try:
+                from runs import query
+            except ImportError:
+                raise forms.ValidationError("the filter language is not available") from None
             try:
                 self.filter_node = query.parse(text)
             except query.QueryError as exc:
