@@ -17,6 +17,13 @@ PORT ?= 8000
 # pytest-xdist workers (`make test PYTEST_WORKERS=0` runs in one process).
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
+# xdist workers must collect the same tests in the same order: a fixed hash seed
+# keeps parametrisations built from sets identical in every worker process.
+ifeq ($(PYTEST_WORKERS),0)
+PYTEST = $(VENV)/bin/pytest
+else
+PYTEST = PYTHONHASHSEED=0 $(VENV)/bin/pytest -n $(PYTEST_WORKERS)
+endif
 
 # The processes `make run` starts, and stops together on Ctrl-C: NAME=COMMAND each.
 RUN_PROCS = "web=$(PY) manage.py runserver $(HOST):$(PORT)"
@@ -57,7 +64,7 @@ test: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff format --check .
