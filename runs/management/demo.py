@@ -190,6 +190,9 @@ class _Seeder:
             # A submitted run canceled while it waited in the queue never started.
             return _Times(spec.created, None, spec.created + timedelta(minutes=spec.minutes), None)
         started = spec.created + timedelta(seconds=self.rng.randint(2, 90))
+        if spec.script and spec.final in (Status.PREPARING, Status.STARTING):
+            # It waited in the queue until a moment ago.
+            started = self.now - timedelta(seconds=self.rng.randint(20, 120))
         if spec.final in _EXECUTING_FINALS:
             return _Times(spec.created, started, None, self.now)
         ended = started + timedelta(minutes=spec.minutes)
@@ -248,26 +251,27 @@ class _Seeder:
     def finish(self, run: Run, spec: _Spec) -> None:
         """Move the run along the status machine to where its story ends."""
         final = spec.final
+        actor = self.users[spec.user]
         if spec.by_parent:
             return
         if run.status == Status.QUEUED and final not in (Status.QUEUED, Status.CANCELED):
             # A submitted run: the executor prepares and starts it before it runs.
             for step in (Status.PREPARING, Status.STARTING, Status.RUNNING):
-                services.run_set_status(run=run, to=step)
+                services.run_set_status(run=run, to=step, actor=actor)
                 if step == final:
                     return
         if final == Status.FINALIZING:
-            services.run_set_status(run=run, to=Status.FINALIZING)
+            services.run_set_status(run=run, to=Status.FINALIZING, actor=actor)
         elif final == Status.CANCEL_REQUESTED:
-            services.run_cancel(run=run, actor=self.users[spec.user])
+            services.run_cancel(run=run, actor=actor)
         elif final == Status.COMPLETED:
-            services.run_complete(run=run)
+            services.run_complete(run=run, actor=actor)
         elif final == Status.FAILED:
             code, message = spec.error or ("UserError", "")
-            services.run_fail(run=run, error_code=code, message=message)
+            services.run_fail(run=run, actor=actor, error_code=code, message=message)
         elif final == Status.CANCELED:
             # The owning process cancels its own run at once; a queued one needs no process.
-            services.run_cancel(run=run, actor=self.users[spec.user], immediate=True)
+            services.run_cancel(run=run, actor=actor, immediate=True)
 
     def end_at(self, run_id: str, when: datetime) -> None:
         """Set a run's end (and last heartbeat) in the story."""
@@ -289,6 +293,8 @@ class _Seeder:
         tag_values: list[str],
     ) -> list[Run]:
         """Children of a running parent in one request, each with its own story."""
+        for spec in specs:
+            spec.user = parent.submitted_by.get_username()
         kids = services.run_create_children(
             parent=parent,
             user=parent.submitted_by,
@@ -404,7 +410,7 @@ class _Seeder:
         for i in range(0, len(first.values), max(1, len(first.values) // 40)):
             when = datetime.fromtimestamp(first.times[i], tz=times.started.tzinfo)
             values = "  ".join(
-                f"{s.name}={s.values[i]:.4f}" for s in series if len(s.values) == len(first.values)
+                f"{s.name}={s.values[i]:.4g}" for s in series if len(s.values) == len(first.values)
             )
             lines.append(f"{when:%Y-%m-%d %H:%M:%S} INFO  step {i:>5}  {values}")
         end = times.ended or self.now
@@ -619,7 +625,10 @@ class _Seeder:
         """Sweeps of vocabulary sizes; the first one has three seeds under each child."""
         exp = self.experiment("tokenizer-sweep")
         rng = self.rng
-        sizes = [str(2**k) for k in range(12, 18)] + [str(3 * 2**k) for k in range(11, 17)]
+        sizes = [
+            str(n)
+            for n in sorted([2**k for k in range(12, 18)] + [3 * 2**k for k in range(11, 17)])
+        ]
         for n, (days, final) in enumerate(
             [(27.0, Status.COMPLETED), (16.0, Status.COMPLETED), (5.0, Status.CANCELED)]
         ):
