@@ -1,6 +1,7 @@
 """Settings from the environment: the helpers, the refusals, and the deploy check."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -161,3 +162,12 @@ def test_deploy_check_passes_with_production_settings(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_readme_documents_every_environment_variable_the_settings_read():
+    source = (BASE_DIR / "studio" / "settings.py").read_text()
+    names = set(re.findall(r"\benv_(?:str|bool|int|float|list)\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
+    readme = (BASE_DIR / "README.md").read_text()
+
+    assert "SECRET_KEY" in names
+    assert sorted(n for n in names if f"`{n}`" not in readme) == []
