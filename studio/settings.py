@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # django-ninja: the API docs page served with its own vendored Swagger UI (no CDN).
+    "ninja",
     "runs",
 ]
 

@@ -1,6 +1,11 @@
 """Read paths: querysets ready to render, scoped to a workspace."""
 
-from runs.selectors.experiments import ExperimentSummary, experiment_summaries
+from runs.selectors.experiments import (
+    ExperimentSummary,
+    experiment_find,
+    experiment_summaries,
+    experiment_summary,
+)
 from runs.selectors.run_detail import (
     RunDetail,
     run_active_descendant_count,
@@ -23,12 +28,26 @@ from runs.selectors.run_list import (
     run_list_live,
     run_list_page,
 )
-from runs.selectors.runs import RUN_DOCUMENT_PREFETCH, run_get, run_search
-from runs.selectors.workspaces import membership_for, workspace_for_member, workspaces_of
+from runs.selectors.runs import (
+    RUN_DOCUMENT_PREFETCH,
+    run_files,
+    run_get,
+    run_latest_metrics,
+    run_search,
+    runs_for_documents,
+)
+from runs.selectors.workspaces import (
+    membership_for,
+    memberships_of,
+    workspace_for_member,
+    workspaces_of,
+)
 
 __all__ = [
     "ExperimentSummary",
+    "experiment_find",
     "experiment_summaries",
+    "experiment_summary",
     "RUN_DOCUMENT_PREFETCH",
     "RunDetail",
     "run_active_descendant_count",
@@ -43,7 +62,10 @@ __all__ = [
     "run_tree",
     "workspace_members",
     "membership_for",
+    "memberships_of",
+    "run_files",
     "run_get",
+    "run_latest_metrics",
     "RunListParams",
     "run_children_rows",
     "run_list",
@@ -51,6 +73,7 @@ __all__ = [
     "run_list_live",
     "run_list_page",
     "run_search",
+    "runs_for_documents",
     "workspace_for_member",
     "workspaces_of",
 ]

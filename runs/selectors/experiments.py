@@ -53,3 +53,26 @@ def experiment_summaries(*, workspace: Workspace) -> list[ExperimentSummary]:
 def _most_recent_first(s: ExperimentSummary) -> tuple:
     stamp = s.last_activity.timestamp() if s.last_activity else float("-inf")
     return (-stamp, s.experiment.name)
+
+
+def experiment_find(*, workspace: Workspace, name: str) -> Experiment | None:
+    """The workspace's experiment called `name`, or None."""
+    return Experiment.objects.filter(workspace=workspace, name=name).first()
+
+
+def experiment_summary(*, experiment: Experiment) -> ExperimentSummary:
+    """One experiment with its runs counted by status (one grouped query)."""
+    summary = ExperimentSummary(experiment=experiment)
+    rows = (
+        Run.objects.filter(experiment=experiment)
+        .values("status")
+        .annotate(n=Count("pk"), last=Max("created"), last_end=Max("ended"))
+        .order_by()
+    )
+    for row in rows:
+        summary.by_status[row["status"]] = row["n"]
+        summary.total += row["n"]
+        for when in (row["last"], row["last_end"]):
+            if when and (summary.last_activity is None or when > summary.last_activity):
+                summary.last_activity = when
+    return summary

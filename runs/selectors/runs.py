@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from runs.models import LatestMetric, Property, Run, Tag, Workspace
+from runs.models import LatestMetric, Property, Run, RunFile, Tag, Workspace
 
 RUN_DOCUMENT_PREFETCH = (
     Prefetch("tags", queryset=Tag.objects.order_by("key")),
@@ -16,7 +16,9 @@ RUN_DOCUMENT_PREFETCH = (
 
 def run_get(*, workspace: Workspace, run_id: str, for_document: bool = False) -> Run:
     """The run `run_id` of the workspace, or Http404."""
-    qs = Run.objects.filter(workspace=workspace).select_related("experiment", "submitted_by")
+    qs = Run.objects.filter(workspace=workspace).select_related(
+        "workspace", "experiment", "submitted_by"
+    )
     if for_document:
         qs = qs.prefetch_related(*RUN_DOCUMENT_PREFETCH)
     run = qs.filter(pk=run_id).first()
@@ -35,13 +37,21 @@ def run_search(
     parent: Run | None = None,
     recursive: bool = False,
     include_children: bool = False,
+    condition: Q | None = None,
+    within: Run | None = None,
 ) -> QuerySet[Run]:
     """Runs newest first, filtered as the API and the SDK ask.
 
     A tag or property given with the value None must only exist. Without
-    `parent`, only top-level runs unless `include_children`.
+    `parent`, only top-level runs unless `include_children`. `condition` is a
+    parsed filter (runs.query.to_q); `within` limits the runs to that run and
+    its descendants (a run-scoped token).
     """
     qs = Run.objects.filter(workspace=workspace)
+    if within is not None:
+        qs = qs.filter(Q(pk=within.pk) | Q(root_id=within.root_id, id__startswith=f"{within.id}_"))
+    if condition is not None:
+        qs = qs.filter(condition)
     if experiment:
         qs = qs.filter(experiment__name=experiment)
     if parent is not None:
@@ -60,7 +70,28 @@ def run_search(
         cond = Q(key=key) if value is None else Q(key=key, value=value)
         qs = qs.filter(pk__in=Property.objects.filter(cond).values("run_id"))
     return (
-        qs.select_related("experiment", "submitted_by")
+        qs.select_related("workspace", "experiment", "submitted_by")
         .prefetch_related(*RUN_DOCUMENT_PREFETCH)
         .order_by("-created", "-id")
     )
+
+
+def runs_for_documents(*, workspace: Workspace, ids: list[str]) -> list[Run]:
+    """The runs `ids` of the workspace, loaded for documents, in the order of `ids`."""
+    qs = (
+        Run.objects.filter(workspace=workspace, pk__in=ids)
+        .select_related("workspace", "experiment", "submitted_by")
+        .prefetch_related(*RUN_DOCUMENT_PREFETCH)
+    )
+    by_id = {r.pk: r for r in qs}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def run_latest_metrics(*, run: Run) -> list[LatestMetric]:
+    """The last point of each of the run's metrics, by name."""
+    return list(LatestMetric.objects.filter(run=run).order_by("name"))
+
+
+def run_files(*, run: Run) -> list[RunFile]:
+    """The run's files, logs first, then by path."""
+    return list(RunFile.objects.filter(run=run).order_by("kind", "path"))

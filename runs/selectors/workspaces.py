@@ -34,3 +34,10 @@ def workspace_for_member(user, slug: str, role: str = Role.READER) -> Workspace:
 def workspaces_of(user) -> QuerySet[Workspace]:
     """The workspaces `user` belongs to."""
     return Workspace.objects.filter(memberships__user=user).order_by("slug")
+
+
+def memberships_of(user) -> QuerySet[Membership]:
+    """The user's memberships with their workspaces, by workspace slug."""
+    return (
+        Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__slug")
+    )

@@ -1,0 +1,1 @@
+"""The JSON API (django-ninja) used by the SDK and the CLI; mounted at /api/ (runs.api.urls)."""

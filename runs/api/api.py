@@ -1,0 +1,28 @@
+"""The NinjaAPI: token auth on every operation, one error shape, one router per resource."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from runs.api import errors, files, metrics, runs, workspaces
+from runs.api.auth import BearerToken
+
+api = NinjaAPI(
+    title="Run History Studio API",
+    version="1",
+    description=(
+        "Run history for machine learning: workspaces, experiments, runs, metrics and files. "
+        "Every request carries `Authorization: Bearer <token>`; every error is "
+        '`{"error": {"code", "message"}}`.'
+    ),
+    # A bearer token, unlike a cookie, is never sent by a third-party page: no CSRF check.
+    auth=BearerToken(),
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+errors.install(api)
+api.add_router("", workspaces.router)
+api.add_router("", runs.router)
+api.add_router("", metrics.router)
+api.add_router("", files.router)

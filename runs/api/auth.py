@@ -1,0 +1,90 @@
+"""Bearer-token authentication and what a token may reach.
+
+Everything is scoped to the token user's workspace memberships: another
+workspace, or a run outside a run-scoped token's tree, answers 404 exactly
+as if it did not exist. Members who may read but not write get 403.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from ninja.security import HttpBearer
+
+from runs import selectors, services
+from runs.api.errors import ApiError
+from runs.models import ApiToken, Role, Run, Workspace
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <token>`, looked up by its hash."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        return services.token_authenticate(token.strip())
+
+
+def token_of(request: HttpRequest) -> ApiToken:
+    return request.auth
+
+
+def member_workspace(request: HttpRequest, slug: str, *, write: bool = False) -> Workspace:
+    """The workspace `slug` if the token's user is a member (404 otherwise).
+
+    With `write`, readers get 403: they already know the workspace exists.
+    """
+    token = token_of(request)
+    membership = selectors.membership_for(token.user, slug)
+    if membership is None:
+        raise Http404(f"workspace {slug!r} not found")
+    if write and not membership.has_role(Role.CONTRIBUTOR):
+        raise ApiError(
+            403,
+            "Forbidden",
+            f"your role in workspace {slug!r} is {membership.role}: "
+            "changing it needs contributor or owner",
+        )
+    ws = membership.workspace
+    ws.membership = membership
+    return ws
+
+
+def scope_run(request: HttpRequest, ws: Workspace) -> Run | None:
+    """The run a run-scoped token is limited to (None for other tokens).
+
+    Its workspace must be `ws`: a run-scoped token sees no other workspace.
+    """
+    token = token_of(request)
+    if token.run_id is None:
+        return None
+    if token.run.workspace_id != ws.pk:
+        raise Http404(f"workspace {ws.slug!r} not found")
+    return token.run
+
+
+def refuse_run_scoped(request: HttpRequest, action: str) -> None:
+    """Workspace-wide writes (new experiments, new top-level runs) need an unscoped token."""
+    token = token_of(request)
+    if token.run_id is not None:
+        raise ApiError(
+            403,
+            "Forbidden",
+            f"this token is limited to run {token.run_id} and its descendants: it cannot {action}",
+        )
+
+
+def member_run(
+    request: HttpRequest,
+    slug: str,
+    run_id: str,
+    *,
+    write: bool = False,
+    for_document: bool = False,
+) -> tuple[Workspace, Run]:
+    """The workspace and its run `run_id`, if the token may reach them (404 otherwise)."""
+    ws = member_workspace(request, slug, write=write)
+    if not token_of(request).allows_run(run_id):
+        raise Http404(f"run {run_id!r} not found in workspace {slug!r}")
+    try:
+        run = selectors.run_get(workspace=ws, run_id=run_id, for_document=for_document)
+    except Http404:
+        raise Http404(f"run {run_id!r} not found in workspace {slug!r}") from None
+    return ws, run

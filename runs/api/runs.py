@@ -1,0 +1,287 @@
+"""Runs: create, list, read, update, move along the status machine, tags, properties, children."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from runs import selectors, services
+from runs.api.auth import member_run, member_workspace, refuse_run_scoped, scope_run, token_of
+from runs.api.documents import run_document_model
+from runs.api.errors import ERRORS, ApiError
+from runs.api.schemas import (
+    LIFECYCLE_STATUSES,
+    CancelIn,
+    ChildrenIn,
+    ChildrenQuery,
+    FailIn,
+    HeartbeatOut,
+    PropertiesIn,
+    PropertiesOut,
+    RunCreateIn,
+    RunDocument,
+    RunListOut,
+    RunListQuery,
+    RunsOut,
+    RunUpdateIn,
+    StatusIn,
+    TagsIn,
+    TagsOut,
+)
+from runs.exceptions import ValidationFailed
+from runs.models import Run
+from runs.services.tags import check_key
+from runs.status import Status as RunStatus
+
+router = Router(tags=["runs"], by_alias=True)
+
+RUN = {200: RunDocument, **ERRORS}
+
+
+def _pairs(kind: str, items: list[str]) -> dict[str, str | None]:
+    """`["quality=great", "flagged"]` -> {"quality": "great", "flagged": None}."""
+    out: dict[str, str | None] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            key = check_key(kind, key)
+        except ValidationFailed as exc:
+            raise ApiError(400, "BadRequest", f"{kind} filter {item!r}: {exc.message}") from None
+        if key in out and out[key] != (value if sep else None):
+            raise ApiError(400, "BadRequest", f"{kind} filter {key!r} is given twice")
+        out[key] = value if sep else None
+    return out
+
+
+def _filter_condition(text: str | None) -> Q | None:
+    """The filter language (runs.query) as a condition; a bad filter is a 400 BadFilter."""
+    if text is None or not text.strip():
+        return None
+    from runs import query
+
+    try:
+        return query.to_q(query.parse(text))
+    except query.QueryError as exc:
+        raise ApiError(400, "BadFilter", str(exc)) from None
+
+
+def _page(qs: QuerySet[Run], page: int, per_page: int) -> RunListOut:
+    """One page of documents: a count, the page, and the prefetches (tags, properties, metrics)."""
+    total = qs.count()
+    start = (page - 1) * per_page
+    runs = list(qs[start : start + per_page]) if start < total else []
+    return RunListOut(
+        runs=[run_document_model(r) for r in runs],
+        page=page,
+        per_page=per_page,
+        total=total,
+        has_more=start + len(runs) < total,
+    )
+
+
+@router.post("/w/{ws}/runs", response={201: RunDocument, **ERRORS}, url_name="run-create")
+def run_create(request: HttpRequest, ws: str, body: RunCreateIn) -> Status:
+    """A new top-level run; its experiment is created on first use."""
+    workspace = member_workspace(request, ws, write=True)
+    refuse_run_scoped(request, "create top-level runs")
+    user = token_of(request).user
+    with transaction.atomic():
+        experiment = services.experiment_get_or_create(workspace=workspace, name=body.experiment)
+        run = services.run_create(
+            experiment=experiment,
+            user=user,
+            display_name=body.display_name,
+            run_status=body.status,
+            compute_target=body.target,
+            description=body.description,
+            tags=body.tags,
+            properties=body.properties,
+        )
+    run = selectors.run_get(workspace=workspace, run_id=run.id, for_document=True)
+    return Status(201, run_document_model(run))
+
+
+@router.get("/w/{ws}/runs", response={200: RunListOut, **ERRORS}, url_name="run-list")
+def run_list(request: HttpRequest, ws: str, params: Query[RunListQuery]) -> RunListOut:
+    """Runs newest first, filtered, a page at a time."""
+    workspace = member_workspace(request, ws)
+    scope = scope_run(request, workspace)
+    parent = None
+    if params.parent is not None:
+        _, parent = member_run(request, ws, params.parent)
+    qs = selectors.run_search(
+        workspace=workspace,
+        experiment=params.experiment,
+        statuses=params.status,
+        tags=_pairs("tag", params.tag),
+        properties=_pairs("property", params.property_),
+        parent=parent,
+        recursive=params.recursive,
+        include_children=params.include_children,
+        condition=_filter_condition(params.filter),
+        within=scope,
+    )
+    return _page(qs, params.page, params.per_page)
+
+
+@router.get("/w/{ws}/runs/{run_id}", response=RUN, url_name="run-detail")
+def run_detail(request: HttpRequest, ws: str, run_id: str) -> RunDocument:
+    """One run's document."""
+    _, run = member_run(request, ws, run_id, for_document=True)
+    return run_document_model(run)
+
+
+@router.patch("/w/{ws}/runs/{run_id}", response=RUN, url_name="run-update")
+def run_update(request: HttpRequest, ws: str, run_id: str, body: RunUpdateIn) -> RunDocument:
+    """Change the display name and/or the markdown description."""
+    _, run = member_run(request, ws, run_id, write=True, for_document=True)
+    services.run_update(
+        run=run,
+        actor=token_of(request).user,
+        display_name=body.display_name,
+        description=body.description,
+    )
+    return run_document_model(run)
+
+
+@router.post("/w/{ws}/runs/{run_id}/status", response=RUN, url_name="run-status")
+def run_status(request: HttpRequest, ws: str, run_id: str, body: StatusIn) -> RunDocument:
+    """Move the run along its lifecycle (Queued, Preparing, Starting, Running, Finalizing)."""
+    _, run = member_run(request, ws, run_id, write=True, for_document=True)
+    if body.status not in LIFECYCLE_STATUSES:
+        moves = ", ".join(LIFECYCLE_STATUSES)
+        if body.status in RunStatus.values:
+            message = (
+                f"{body.status} is not a lifecycle move: this endpoint accepts {moves}; "
+                "end a run with POST .../complete, .../fail or .../cancel"
+            )
+        else:
+            message = f"unknown status {body.status!r}: this endpoint accepts {moves}"
+        raise ApiError(400, "BadRequest", message)
+    services.run_set_status(run=run, to=body.status, actor=token_of(request).user)
+    return run_document_model(run)
+
+
+@router.post("/w/{ws}/runs/{run_id}/complete", response=RUN, url_name="run-complete")
+def run_complete(request: HttpRequest, ws: str, run_id: str) -> RunDocument:
+    """Mark the run Completed."""
+    _, run = member_run(request, ws, run_id, write=True, for_document=True)
+    services.run_complete(run=run, actor=token_of(request).user)
+    return run_document_model(run)
+
+
+@router.post("/w/{ws}/runs/{run_id}/fail", response=RUN, url_name="run-fail")
+def run_fail(request: HttpRequest, ws: str, run_id: str, body: FailIn | None = None) -> RunDocument:
+    """Mark the run Failed, with an error code, message and details."""
+    body = body or FailIn()
+    _, run = member_run(request, ws, run_id, write=True, for_document=True)
+    services.run_fail(
+        run=run,
+        actor=token_of(request).user,
+        error_code=body.error_code,
+        message=body.message,
+        details=body.details,
+    )
+    return run_document_model(run)
+
+
+@router.post("/w/{ws}/runs/{run_id}/cancel", response=RUN, url_name="run-cancel")
+def run_cancel(
+    request: HttpRequest, ws: str, run_id: str, body: CancelIn | None = None
+) -> RunDocument:
+    """Cancel the run and its non-terminal descendants."""
+    body = body or CancelIn()
+    _, run = member_run(request, ws, run_id, write=True, for_document=True)
+    services.run_cancel(run=run, actor=token_of(request).user, immediate=body.immediate)
+    return run_document_model(run)
+
+
+@router.patch("/w/{ws}/runs/{run_id}/tags", response={200: TagsOut, **ERRORS}, url_name="run-tags")
+def run_tags(request: HttpRequest, ws: str, run_id: str, body: TagsIn) -> TagsOut:
+    """Set and remove tags in one transaction."""
+    _, run = member_run(request, ws, run_id, write=True)
+    tags = services.run_set_tags(
+        run=run, tags=body.set_, remove=body.remove, actor=token_of(request).user
+    )
+    return TagsOut(tags=tags)
+
+
+@router.post(
+    "/w/{ws}/runs/{run_id}/properties",
+    response={200: PropertiesOut, **ERRORS},
+    url_name="run-properties",
+)
+def run_properties(request: HttpRequest, ws: str, run_id: str, body: PropertiesIn) -> PropertiesOut:
+    """Add immutable properties; a key that exists with another value is a 409."""
+    _, run = member_run(request, ws, run_id, write=True)
+    properties = services.run_add_properties(
+        run=run, properties=body.properties, actor=token_of(request).user
+    )
+    return PropertiesOut(properties=properties)
+
+
+@router.post(
+    "/w/{ws}/runs/{run_id}/children",
+    response={201: RunsOut, **ERRORS},
+    url_name="run-children-create",
+)
+def run_children_create(request: HttpRequest, ws: str, run_id: str, body: ChildrenIn) -> Status:
+    """Create children of the run in one transaction (ids `<run>_<n>`)."""
+    workspace, run = member_run(request, ws, run_id, write=True)
+    if (
+        body.tag_values is not None
+        and body.count is not None
+        and body.count != len(body.tag_values)
+    ):
+        raise ApiError(
+            400,
+            "BadRequest",
+            f"count is {body.count} but {len(body.tag_values)} tagValues are given",
+        )
+    children = services.run_create_children(
+        parent=run,
+        user=token_of(request).user,
+        count=body.count or 1,
+        display_names=body.display_names,
+        tag_key=body.tag_key,
+        tag_values=body.tag_values,
+    )
+    runs = selectors.runs_for_documents(workspace=workspace, ids=[c.id for c in children])
+    return Status(201, RunsOut(runs=[run_document_model(r) for r in runs]))
+
+
+@router.get(
+    "/w/{ws}/runs/{run_id}/children",
+    response={200: RunListOut, **ERRORS},
+    url_name="run-children",
+)
+def run_children(
+    request: HttpRequest, ws: str, run_id: str, params: Query[ChildrenQuery]
+) -> RunListOut:
+    """The run's children (or all descendants with `recursive`), newest first."""
+    workspace, run = member_run(request, ws, run_id)
+    qs = selectors.run_search(
+        workspace=workspace,
+        statuses=params.status,
+        tags=_pairs("tag", params.tag),
+        properties=_pairs("property", params.property_),
+        parent=run,
+        recursive=params.recursive,
+    )
+    return _page(qs, params.page, params.per_page)
+
+
+@router.post(
+    "/w/{ws}/runs/{run_id}/heartbeat",
+    response={200: HeartbeatOut, **ERRORS},
+    url_name="run-heartbeat",
+)
+def run_heartbeat(request: HttpRequest, ws: str, run_id: str) -> HeartbeatOut:
+    """The run's process is alive; the answer says whether a cancel was asked for."""
+    _, run = member_run(request, ws, run_id, write=True)
+    run = services.run_heartbeat(run=run)
+    return HeartbeatOut(
+        status=run.status, cancel_requested=run.status == RunStatus.CANCEL_REQUESTED
+    )

@@ -1,0 +1,320 @@
+"""Request and response bodies: the only place the API's JSON field names are spelled.
+
+Fields are snake_case in Python and camelCase on the wire (`alias_generator`).
+Request bodies accept the camelCase names only and refuse unknown fields, so a
+typo is a 400 naming the field instead of a silently ignored value. They are
+plain pydantic models (not ninja's Schema, which validates a model twice when
+extra fields are forbidden): the metric batch is the ingest hot path.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
+from pydantic.alias_generators import to_camel
+
+from runs.status import Status
+
+
+def _utc(value: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`: "2026-11-28T16:00:00Z" (microseconds when there are any)."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# Timestamps in documents: the same text in Python dumps and in JSON.
+UtcTime = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
+
+# Tag and property values are text; numbers and booleans are accepted and kept as text.
+TagValue = StrictStr | StrictBool | StrictInt | StrictFloat | None
+PropertyValue = StrictStr | StrictBool | StrictInt | StrictFloat
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Unix seconds up to the last second of year 9999.
+MAX_UNIX_TIME = 253_402_300_799.0
+MAX_IDEMPOTENCY_KEY = 100
+MAX_ERROR_CODE = 100
+MAX_ERROR_MESSAGE = 10_000
+MAX_PER_PAGE = 500
+DEFAULT_PER_PAGE = 100
+
+# Lifecycle moves POST .../status accepts; endings have their own endpoints.
+LIFECYCLE_STATUSES = (
+    Status.QUEUED,
+    Status.PREPARING,
+    Status.STARTING,
+    Status.RUNNING,
+    Status.FINALIZING,
+)
+
+
+class In(BaseModel):
+    """A request body: camelCase names only, unknown fields refused."""
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid")
+
+
+class Out(BaseModel):
+    """A response body, built from Python names, written in camelCase."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+
+# ---- errors -------------------------------------------------------------------------
+
+
+class ErrorDetail(Out):
+    code: str
+    message: str
+
+
+class ErrorOut(Out):
+    """Every 4xx answer."""
+
+    error: ErrorDetail
+
+
+# ---- the run document ---------------------------------------------------------------
+
+
+class RunError(Out):
+    code: str
+    message: str
+
+
+class RunDocument(Out):
+    """A run, the same object in the API, the CLI and the SDK's get_details()."""
+
+    run_id: str
+    experiment: str
+    display_name: str
+    status: str
+    parent_run_id: str | None
+    root_run_id: str
+    target: str
+    submitted_by: str | None
+    created_utc: UtcTime
+    start_time_utc: UtcTime | None
+    end_time_utc: UtcTime | None
+    tags: dict[str, str | None]
+    properties: dict[str, str]
+    description: str
+    # The latest value of each metric; None when it is not a finite number.
+    metrics: dict[str, float | None]
+    error: RunError | None
+    url: str
+
+
+class RunListOut(Out):
+    runs: list[RunDocument]
+    page: int
+    per_page: int
+    total: int
+    has_more: bool
+
+
+class RunsOut(Out):
+    runs: list[RunDocument]
+
+
+# ---- workspaces and experiments -----------------------------------------------------
+
+
+class WorkspaceOut(Out):
+    name: str
+    role: str
+
+
+class WorkspacesOut(Out):
+    workspaces: list[WorkspaceOut]
+
+
+class ExperimentIn(In):
+    name: str
+
+
+class ExperimentOut(Out):
+    name: str
+    created: UtcTime
+    run_count: int
+    last_activity: UtcTime | None
+
+
+class ExperimentsOut(Out):
+    experiments: list[ExperimentOut]
+
+
+# ---- run writes ---------------------------------------------------------------------
+
+
+class RunCreateIn(In):
+    experiment: str
+    display_name: str = ""
+    status: Literal[Status.RUNNING, Status.NOT_STARTED, Status.QUEUED] = Status.RUNNING
+    target: str = Field(default="local", min_length=1, max_length=100)
+    description: str = ""
+    tags: dict[str, TagValue] | None = None
+    properties: dict[str, PropertyValue] | None = None
+
+
+class RunUpdateIn(In):
+    display_name: str | None = None
+    description: str | None = None
+
+
+class StatusIn(In):
+    status: str
+
+
+class FailIn(In):
+    error_code: str | None = Field(default=None, max_length=MAX_ERROR_CODE)
+    message: str = Field(default="", max_length=MAX_ERROR_MESSAGE)
+    details: Any = None
+
+
+class CancelIn(In):
+    immediate: StrictBool = False
+
+
+class TagsIn(In):
+    set_: dict[str, TagValue] | None = Field(default=None, alias="set")
+    remove: list[str] | None = None
+
+
+class TagsOut(Out):
+    tags: dict[str, str | None]
+
+
+class PropertiesIn(In):
+    properties: dict[str, PropertyValue]
+
+
+class PropertiesOut(Out):
+    properties: dict[str, str]
+
+
+class ChildrenIn(In):
+    count: int | None = Field(default=None, ge=1, le=1000)
+    display_names: list[str] | None = None
+    tag_key: str | None = None
+    tag_values: list[PropertyValue] | None = None
+
+
+class HeartbeatOut(Out):
+    status: str
+    cancel_requested: bool
+
+
+# ---- metrics ------------------------------------------------------------------------
+
+Step = Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX)]
+UnixTime = Annotated[float, Field(strict=True, ge=0, le=MAX_UNIX_TIME, allow_inf_nan=False)]
+
+
+class SeriesBody(In):
+    """The points of one metric, column by column (no object per point)."""
+
+    name: str
+    values: list[StrictFloat]
+    steps: list[Step] | None = None
+    times: list[UnixTime] | None = None
+
+
+class MetricBatchIn(In):
+    # An idempotency key: a batch sent again with the same key stores nothing.
+    key: str = Field(default="", max_length=MAX_IDEMPOTENCY_KEY)
+    series: list[SeriesBody]
+
+
+class MetricBatchOut(Out):
+    stored: int
+    duplicate: bool
+
+
+class LatestMetricOut(Out):
+    # None when the last value is not a finite number.
+    value: float | None
+    step: int
+    # Unix seconds, as metric times are sent.
+    time: float
+    count: int
+
+
+class MetricsOut(Out):
+    metrics: dict[str, LatestMetricOut]
+
+
+class SeriesOut(Out):
+    name: str
+    steps: list[int]
+    # Values that are not finite numbers (NaN, infinities) are None: JSON has no NaN.
+    values: list[float | None]
+    times: list[float]
+
+
+# ---- files --------------------------------------------------------------------------
+
+
+class FileOut(Out):
+    name: str
+    kind: str
+    size: int
+    updated: UtcTime
+
+
+class FilesOut(Out):
+    files: list[FileOut]
+
+
+# ---- query strings ------------------------------------------------------------------
+
+
+class QueryParams(BaseModel):
+    """A query string: camelCase names; unknown parameters are ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True)
+
+
+class ChildrenQuery(QueryParams):
+    recursive: bool = False
+    # Each of these may repeat: ?status=Running&status=Queued, ?tag=quality=great&tag=flagged.
+    status: list[Status] = []
+    tag: list[str] = []
+    property_: list[str] = Field(default=[], alias="property")
+    page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE)
+
+
+class RunListQuery(ChildrenQuery):
+    experiment: str | None = None
+    parent: str | None = None
+    include_children: bool = False
+    # The filter language (runs.query).
+    filter: str | None = None
+
+
+class SeriesQuery(QueryParams):
+    name: str
+    start_step: Step | None = None
+    end_step: Step | None = None
+
+
+class FileQuery(QueryParams):
+    name: str
+    # Bytes to skip: a tail reader asks from where it stopped.
+    offset: int = Field(default=0, ge=0, le=INT64_MAX)
