@@ -4,7 +4,7 @@
     bin/supervise.py NAME=COMMAND [NAME=COMMAND ...]
 
 Each command runs in its own process group. When one of them exits, or on
-Ctrl-C / SIGTERM, every group gets SIGTERM, then SIGKILL after a grace period.
+Ctrl-C / SIGTERM / SIGHUP, every group gets SIGTERM, then SIGKILL after a grace period.
 The exit status is the first finished process's (0 after Ctrl-C).
 """
 
@@ -22,7 +22,7 @@ GRACE_SECONDS = 10.0
 
 
 class Stop(Exception):
-    """SIGTERM arrived."""
+    """SIGINT, SIGTERM or SIGHUP arrived."""
 
 
 def _say(message: str) -> None:
@@ -72,7 +72,10 @@ def main(argv: list[str]) -> int:
     procs = _parse(argv)
     if not procs:
         raise SystemExit(__doc__)
-    signal.signal(signal.SIGTERM, _raise_stop)
+    # Set explicitly: a shell without job control starts background commands
+    # with SIGINT ignored, and the processes below never see the terminal's signals.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_stop)
     running: dict[int, tuple[str, subprocess.Popen]] = {}
     code = 0
     try:
@@ -90,8 +93,8 @@ def main(argv: list[str]) -> int:
         _say("stopping")
     finally:
         # Make and the terminal may signal again while we clean up: finish the job.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         _stop_all(running)
     return code
 
