@@ -1,7 +1,13 @@
 """Management commands: create_api_token, seed_demo, fail_stale_runs."""
 
+import os
+import re
+import signal
+import subprocess
+import sys
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -318,3 +324,67 @@ def test_fail_stale_runs_refuses_a_bad_timeout(db, timeout):
 
     run.refresh_from_db()
     assert run.status == Status.RUNNING
+
+
+# -- bin/supervise.py (make run's processes) ---------------------------------
+
+SUPERVISE = Path(__file__).resolve().parent.parent / "bin" / "supervise.py"
+SLEEPER = f"{sys.executable} -c 'import time; time.sleep(300)'"
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_supervise_stops_the_others_when_one_exits_and_passes_its_status():
+    result = subprocess.run(
+        [
+            sys.executable,
+            SUPERVISE,
+            f"fails={sys.executable} -c 'raise SystemExit(3)'",
+            f"sleeps={SLEEPER}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 3
+    assert "fails exited with status 3" in result.stderr
+    pids = [int(p) for p in re.findall(r"started sleeps \(pid (\d+)\)", result.stderr)]
+    assert len(pids) == 1
+    assert _gone(pids[0])
+
+
+def test_supervise_stops_every_process_on_sigterm():
+    proc = subprocess.Popen(
+        [sys.executable, SUPERVISE, f"one={SLEEPER}", f"two={SLEEPER}"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    started = [proc.stderr.readline() for _ in range(2)]
+    pids = [int(re.search(r"\(pid (\d+)\)", line)[1]) for line in started]
+
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=60)
+    rest = proc.stderr.read()
+
+    assert code == 0
+    assert "stopping one" in rest
+    assert "stopping two" in rest
+    assert all(_gone(pid) for pid in pids)
+
+
+@pytest.mark.parametrize("spec", ["no-equals-sign", "=python", "name=", "  =  "])
+def test_supervise_refuses_a_malformed_process(spec):
+    result = subprocess.run(
+        [sys.executable, SUPERVISE, spec], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode != 0
+    assert "expected NAME=COMMAND" in result.stderr
