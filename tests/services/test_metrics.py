@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 def test_points_fill_chunks_of_a_thousand_and_read_back_in_order():
     run = RunFactory()
     services.metric_log_batch(run=run, series=[SeriesIn("loss", [float(i) for i in range(1500)])])
-    services.metric_log_batch(run=run, series=[SeriesIn("loss", [float(i) for i in range(1500, 2100)])])
+    services.metric_log_batch(
+        run=run, series=[SeriesIn("loss", [float(i) for i in range(1500, 2100)])]
+    )
     chunks = list(MetricChunk.objects.filter(run=run, name="loss").values_list("seq", "count"))
     assert chunks == [(0, 1000), (1, 1000), (2, 100)]
     series = services.metric_series(run=run, name="loss")
