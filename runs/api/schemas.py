@@ -209,7 +209,7 @@ class PropertiesOut(Out):
 
 
 class ChildrenIn(In):
-    count: int | None = Field(default=None, ge=1, le=1000)
+    count: int | None = Field(default=None, ge=1, le=1000, strict=True)
     display_names: list[str] | None = None
     tag_key: str | None = None
     tag_values: list[PropertyValue] | None = None
