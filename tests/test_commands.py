@@ -41,7 +41,7 @@ def run_command(name: str, *args: str) -> tuple[str, str]:
 # -- create_api_token -------------------------------------------------------
 
 
-def test_create_api_token_prints_only_a_token_that_authenticates(db):
+def test_create_api_token_prints_only_a_token_that_authenticates(db, client):
     out, err = run_command("create_api_token", "alice", "--workspace", "vision")
 
     secret = out.strip()
@@ -51,6 +51,9 @@ def test_create_api_token_prints_only_a_token_that_authenticates(db):
     assert token is not None
     assert token.user.username == "alice"
     assert token.name == "cli"
+    response = client.get("/api/workspaces", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 200
+    assert response.json()["workspaces"] == [{"name": "vision", "role": "owner"}]
 
 
 def test_create_api_token_creates_the_user_and_makes_them_owner_of_a_new_workspace(db):
