@@ -47,6 +47,7 @@ MAX_ERROR_CODE = 100
 MAX_ERROR_MESSAGE = 10_000
 MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 100
+MAX_PAGE = 1_000_000
 
 # Lifecycle moves POST .../status accepts; endings have their own endpoints.
 LIFECYCLE_STATUSES = (
@@ -296,7 +297,7 @@ class ChildrenQuery(QueryParams):
     status: list[Status] = []
     tag: list[str] = []
     property_: list[str] = Field(default=[], alias="property")
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE)
 
 
