@@ -25,7 +25,8 @@ else
 PYTEST = PYTHONHASHSEED=0 $(VENV)/bin/pytest -n $(PYTEST_WORKERS)
 endif
 
-# The processes `make run` starts, and stops together on Ctrl-C: NAME=COMMAND each.
+# The processes `make run` starts, and stops together on Ctrl-C (bin/supervise.py):
+# one quoted NAME=COMMAND each; a worker is one more, "worker=$(PY) manage.py runworker".
 RUN_PROCS = "web=$(PY) manage.py runserver $(HOST):$(PORT)"
 
 .PHONY: help setup run migrate test lint fmt bench clean clean-data

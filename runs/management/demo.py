@@ -8,6 +8,7 @@ the same names, numbers and shapes (run ids hold the second they were made).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -25,7 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from runs import services
-from runs.models import Experiment, Role, Run, RunEvent, RunFile, Workspace
+from runs.models import Experiment, LatestMetric, Role, Run, RunEvent, RunFile, Workspace
 from runs.status import Status
 
 DEMO_USERNAME = "demo"
@@ -277,6 +278,26 @@ class _Seeder:
         """Set a run's end (and last heartbeat) in the story."""
         self.times[run_id].ended = when
         self.times[run_id].heartbeat = when
+
+    def sweep_summary(self, parent: Run, kids: list[Run], metric: str, name: str, best) -> None:
+        """Log on the parent the best `metric` so far, one point per child as it finished."""
+        finals = dict(
+            LatestMetric.objects.filter(run__in=kids, name=metric).values_list("run_id", "value")
+        )
+        done = sorted(
+            (self.times[k.id].ended, finals[k.id])
+            for k in kids
+            if finals.get(k.id) is not None and self.times[k.id].ended is not None
+        )
+        values = list(itertools.accumulate((v for _, v in done), best))
+        services.metric_log_batch(
+            run=parent,
+            series=[
+                services.SeriesIn(
+                    name, values, list(range(len(values))), [t.timestamp() for t, _ in done]
+                )
+            ],
+        )
 
     def make(self, exp: Experiment, spec: _Spec) -> Run:
         run = self.start(exp, spec)
@@ -579,6 +600,7 @@ class _Seeder:
             self.finish(kid, spec)
         self.fill(parent, parent_spec)
         self.end_at(parent.id, max(self.times[k.id].ended for k in kids) + timedelta(minutes=1))
+        self.sweep_summary(parent, kids, "accuracy", "best_accuracy", max)
         self.finish(parent, parent_spec)
 
     def seed_mnist_live(self, exp: Experiment) -> None:
@@ -683,6 +705,7 @@ class _Seeder:
             self.fill(parent, parent_spec)
             parent_end = max(self.times[k.id].ended for k in kids) + timedelta(minutes=2)
             self.end_at(parent.id, parent_end)
+            self.sweep_summary(parent, kids, "bits_per_byte", "best_bits_per_byte", min)
             # The cancel reaches the unfinished children: they end with the parent.
             self.finish(parent, parent_spec)
             for kid, spec in zip(kids, specs, strict=True):
