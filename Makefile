@@ -79,7 +79,7 @@ bench: setup
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) "$$script"; done
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache htmlcov test-results .coverage bench/results
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache htmlcov test-results .coverage
 	find . -name __pycache__ -type d -prune -not -path './data/*' -exec rm -rf {} +
 
 clean-data:
