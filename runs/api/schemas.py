@@ -224,6 +224,8 @@ class HeartbeatOut(Out):
 # ---- metrics ------------------------------------------------------------------------
 
 Step = Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX)]
+# A step in a query string, where every value is text.
+StepText = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 UnixTime = Annotated[float, Field(strict=True, ge=0, le=MAX_UNIX_TIME, allow_inf_nan=False)]
 
 
@@ -311,8 +313,8 @@ class RunListQuery(ChildrenQuery):
 
 class SeriesQuery(QueryParams):
     name: str
-    start_step: Step | None = None
-    end_step: Step | None = None
+    start_step: StepText | None = None
+    end_step: StepText | None = None
 
 
 class FileQuery(QueryParams):

@@ -1,0 +1,202 @@
+"""Metric batches (columnar, idempotent, NaN-tolerant), latest values, series."""
+
+import json
+import math
+
+import pytest
+
+from runs import services
+from runs.models import LatestMetric, MetricBatch
+from tests.api.helpers import assert_error, run_url
+
+
+def post_raw(client, run, body: dict):
+    """Send the batch as Python's json writes it (NaN and Infinity included)."""
+    return client.post(run_url(run, "/metrics"), json.dumps(body), content_type="application/json")
+
+
+def series(client, run, qs: str) -> dict:
+    response = client.get(run_url(run, f"/metrics/series?{qs}"))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_batch_is_stored_column_by_column(api_client, run):
+    body = {
+        "key": "batch-1",
+        "series": [
+            {"name": "loss", "values": [0.9, 0.5, 0.25], "steps": [0, 10, 20]},
+            {"name": "acc", "values": [0.5, 0.75], "times": [1_764_340_000.0, 1_764_340_001.5]},
+        ],
+    }
+    response = api_client.post_json(run_url(run, "/metrics"), body)
+    assert response.json() == {"stored": 5, "duplicate": False}
+    loss = series(api_client, run, "name=loss")
+    assert loss["name"] == "loss"
+    assert loss["steps"] == [0, 10, 20]
+    assert loss["values"] == [0.9, 0.5, 0.25]
+    assert series(api_client, run, "name=acc")["times"] == [1_764_340_000.0, 1_764_340_001.5]
+
+
+def test_points_without_steps_continue_the_series(api_client, run):
+    url = run_url(run, "/metrics")
+    api_client.post_json(url, {"series": [{"name": "loss", "values": [3, 2]}]})
+    api_client.post_json(url, {"series": [{"name": "loss", "values": [1]}]})
+    assert series(api_client, run, "name=loss")["steps"] == [0, 1, 2]
+
+
+def test_a_batch_sent_twice_is_stored_once(api_client, run):
+    body = {"key": "k-1", "series": [{"name": "loss", "values": [1.0, 2.0]}]}
+    url = run_url(run, "/metrics")
+    assert api_client.post_json(url, body).json() == {"stored": 2, "duplicate": False}
+    assert api_client.post_json(url, body).json() == {"stored": 0, "duplicate": True}
+    assert LatestMetric.objects.get(run=run, name="loss").count == 2
+    assert MetricBatch.objects.filter(run=run).count() == 1
+
+
+def test_batches_without_a_key_are_all_stored(api_client, run):
+    body = {"series": [{"name": "loss", "values": [1.0]}]}
+    api_client.post_json(run_url(run, "/metrics"), body)
+    api_client.post_json(run_url(run, "/metrics"), body)
+    assert LatestMetric.objects.get(run=run, name="loss").count == 2
+
+
+def test_an_empty_batch_stores_nothing(api_client, run):
+    assert api_client.post_json(run_url(run, "/metrics"), {"series": []}).json() == {
+        "stored": 0,
+        "duplicate": False,
+    }
+
+
+def test_nan_and_infinity_are_accepted_and_read_back_as_null(api_client, run):
+    values = [1.0, math.nan, math.inf, -math.inf, 0.5, math.nan]
+    response = post_raw(api_client, run, {"series": [{"name": "loss", "values": values}]})
+    assert response.json() == {"stored": 6, "duplicate": False}
+    got = series(api_client, run, "name=loss")
+    assert got["values"] == [1.0, None, None, None, 0.5, None]
+    latest = api_client.get(run_url(run, "/metrics")).json()["metrics"]["loss"]
+    assert latest["value"] is None
+    assert latest["step"] == 5
+
+
+def test_a_ten_thousand_point_batch(api_client, run):
+    n = 10_000
+    body = {"key": "big", "series": [{"name": "loss", "values": [i / n for i in range(n)]}]}
+    assert api_client.post_json(run_url(run, "/metrics"), body).json()["stored"] == n
+    got = series(api_client, run, "name=loss&startStep=9990")
+    assert got["steps"] == list(range(9990, n))
+
+
+def test_more_than_200000_points_is_413(api_client, run):
+    raw = '{"series": [{"name": "loss", "values": [' + ",".join(["0"] * 200_001) + "]}]}"
+    response = api_client.post(run_url(run, "/metrics"), raw, content_type="application/json")
+    assert_error(response, 413, "PayloadTooLarge", "200,001 points", "200,000")
+    assert not LatestMetric.objects.exists()
+
+
+def test_more_than_1000_series_is_413(api_client, run):
+    body = {"series": [{"name": f"m{i}", "values": [1.0]} for i in range(1001)]}
+    assert_error(api_client.post_json(run_url(run, "/metrics"), body), 413, "PayloadTooLarge")
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "fragment"),
+    [
+        ({}, "BadRequest", "body.series: Field required"),
+        ({"series": {}}, "BadRequest", "body.series: Input should be a valid list"),
+        ({"series": [{"values": [1]}]}, "BadRequest", "body.series.0.name: Field required"),
+        ({"series": [{"name": "a"}]}, "BadRequest", "body.series.0.values: Field required"),
+        (
+            {"series": [{"name": "a", "values": [1, "x"]}]},
+            "BadRequest",
+            "body.series.0.values.1: Input should be a valid number",
+        ),
+        (
+            {"series": [{"name": "a", "values": ["1.5"]}]},
+            "BadRequest",
+            "body.series.0.values.0: Input should be a valid number",
+        ),
+        ({"series": [{"name": "a", "values": [True]}]}, "BadRequest", "values.0"),
+        ({"series": [{"name": "a", "values": [None]}]}, "BadRequest", "values.0"),
+        ({"series": [{"name": "a", "values": 1.0}]}, "BadRequest", "body.series.0.values"),
+        (
+            {"series": [{"name": "a", "values": [1], "steps": [1.5]}]},
+            "BadRequest",
+            "body.series.0.steps.0: Input should be a valid integer",
+        ),
+        ({"series": [{"name": "a", "values": [1], "steps": ["1"]}]}, "BadRequest", "steps.0"),
+        ({"series": [{"name": "a", "values": [1], "steps": [2**63]}]}, "BadRequest", "steps.0"),
+        ({"series": [{"name": "a", "values": [1], "times": [-1]}]}, "BadRequest", "times.0"),
+        ({"series": [{"name": "a", "values": [1], "times": [1e300]}]}, "BadRequest", "times.0"),
+        ({"series": [{"name": "a", "values": [1], "times": ["now"]}]}, "BadRequest", "times.0"),
+        (
+            {"series": [{"name": "a", "values": [1, 2], "steps": [1]}]},
+            "ValidationError",
+            "1 steps for 2 values",
+        ),
+        (
+            {"series": [{"name": "a", "values": [1], "times": [1.0, 2.0]}]},
+            "ValidationError",
+            "2 times for 1 values",
+        ),
+        ({"series": [{"name": "", "values": [1]}]}, "ValidationError", "metric keys"),
+        ({"series": [{"name": "n" * 256, "values": [1]}]}, "ValidationError", "limit is 255"),
+        ({"series": [{"name": 5, "values": [1]}]}, "BadRequest", "body.series.0.name"),
+        ({"key": "k" * 101, "series": []}, "BadRequest", "body.key"),
+        ({"key": 5, "series": []}, "BadRequest", "body.key"),
+        ({"series": [{"name": "a", "values": [1], "unit": "s"}]}, "BadRequest", "unit: Extra"),
+    ],
+)
+def test_bad_batches_store_nothing(api_client, run, body, code, fragment):
+    assert_error(api_client.post_json(run_url(run, "/metrics"), body), 400, code, fragment)
+    assert not LatestMetric.objects.exists()
+    assert not MetricBatch.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity"])
+def test_non_finite_steps_or_times_are_refused(api_client, run, raw):
+    for column in ("steps", "times"):
+        body = '{"series": [{"name": "a", "values": [1], "%s": [%s]}]}' % (column, raw)  # noqa: UP031
+        response = api_client.post(run_url(run, "/metrics"), body, content_type="application/json")
+        assert_error(response, 400, "BadRequest", f"{column}.0")
+
+
+def test_latest_metrics(api_client, run):
+    services.metric_log_batch(
+        run=run,
+        series=[
+            services.SeriesIn(name="loss", values=[0.5, 0.25], steps=[1, 2], times=[10.0, 20.5]),
+            services.SeriesIn(name="acc", values=[0.9]),
+        ],
+    )
+    body = api_client.get(run_url(run, "/metrics")).json()
+    assert list(body["metrics"]) == ["acc", "loss"]
+    assert body["metrics"]["loss"] == {"value": 0.25, "step": 2, "time": 20.5, "count": 2}
+
+
+def test_latest_metrics_of_a_run_without_any(api_client, run):
+    assert api_client.get(run_url(run, "/metrics")).json() == {"metrics": {}}
+
+
+def test_series_between_steps(api_client, run):
+    services.metric_log_batch(run=run, series=[services.SeriesIn(name="loss", values=[0.0] * 50)])
+    assert series(api_client, run, "name=loss&startStep=10&endStep=12")["steps"] == [10, 11, 12]
+    assert series(api_client, run, "name=loss&endStep=1")["steps"] == [0, 1]
+    assert series(api_client, run, "name=loss&startStep=100")["steps"] == []
+
+
+@pytest.mark.parametrize(
+    ("qs", "status", "code", "fragment"),
+    [
+        ("", 400, "BadRequest", "query.name: Field required"),
+        ("name=loss&startStep=x", 400, "BadRequest", "query.startStep"),
+        ("name=loss&endStep=1.5", 400, "BadRequest", "query.endStep"),
+        ("name=loss&startStep=99999999999999999999", 400, "BadRequest", "query.startStep"),
+        ("name=loss&startStep=5&endStep=4", 400, "BadRequest", "startStep 5 is after endStep 4"),
+        ("name=nope", 404, "NotFound", "no metric 'nope'"),
+    ],
+)
+def test_series_bad_input(api_client, run, qs, status, code, fragment):
+    services.metric_log_batch(run=run, series=[services.SeriesIn(name="loss", values=[1.0])])
+    response = api_client.get(run_url(run, f"/metrics/series?{qs}"))
+    assert_error(response, status, code, fragment)
