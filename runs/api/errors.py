@@ -58,7 +58,7 @@ def error_response(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message}}, status=status)
 
 
-_PARAMETER_NAMES = {("body", "body"), ("query", "params")}
+_PARAMETER_NAMES = {("body", "body"), ("query", "params"), ("file", "file")}
 
 
 def _field_path(loc: tuple) -> str:
@@ -81,6 +81,9 @@ def validation_message(errors: list[dict]) -> str:
         loc = tuple(err.get("loc", ()))
         if err.get("type") == "missing" and loc in (("body",), ("body", "body")):
             problems.append("a JSON object body is required")
+            continue
+        if err.get("type") == "missing" and loc == ("file", "file"):
+            problems.append("file: required, as a part of a multipart/form-data body")
             continue
         problems.append(f"{_field_path(loc)}: {err.get('msg', 'invalid')}")
     message = "; ".join(problems[:MAX_LISTED_PROBLEMS])
