@@ -150,11 +150,14 @@ def install(api: NinjaAPI) -> None:
 
 
 def json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Give ninja's own plain-text answers (405 for a wrong method) the error shape."""
+    """Give ninja's own answers outside operations (405, the bare root's 404) the error shape."""
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = view(request, *args, **kwargs)
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            return not_found(request)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith(
             "application/json"
         ):
@@ -171,4 +174,6 @@ def json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Any path under /api/ that no operation serves."""
-    return error_response(404, "NotFound", f"no API endpoint at {request.path}")
+    return error_response(
+        404, "NotFound", f"no API endpoint at {request.path}; the endpoints are listed at /api/docs"
+    )

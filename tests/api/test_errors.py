@@ -98,7 +98,7 @@ def test_body_over_the_request_limit_is_413(api_client, run, settings):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/nope", "/api/w/team/nothing", "/api/w/team/runs/x/y/z", "/api/workspaces/"],
+    ["/api/", "/api/nope", "/api/w/team/nothing", "/api/w/team/runs/x/y/z", "/api/workspaces/"],
 )
 def test_unknown_paths_are_json_404(api_client, workspace, path):
     assert_error(api_client.get(path), 404, "NotFound", "no API endpoint")
@@ -112,6 +112,15 @@ def test_wrong_method_is_json_405(api_client, run, method, suffix, allowed):
     response = getattr(api_client, method)(run_url(run, suffix))
     assert_error(response, 405, "MethodNotAllowed", method.upper())
     assert set(response["Allow"].split(", ")) == set(allowed.split(", "))
+
+
+def test_a_server_fault_is_500_in_the_same_shape(api_client, run, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("runs.services.run_heartbeat", broken)
+    error = assert_error(api_client.post(run_url(run, "/heartbeat")), 500, "ServerError")
+    assert "disk on fire" not in error["message"]
 
 
 def test_openapi_schema_lists_the_paths(client, db):

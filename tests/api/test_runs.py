@@ -528,3 +528,12 @@ def test_other_experiment_same_name_other_workspace_untouched(api_client, other_
     ExperimentFactory(workspace=other_workspace, name="mnist")
     doc = api_client.post_json("/api/w/team/runs", {"experiment": "mnist"}).json()
     assert Run.objects.get(pk=doc["runId"]).workspace.slug == "team"
+
+
+def test_run_detail_query_count(api_client, run, django_assert_num_queries):
+    TagFactory(run=run, key="a", value="b")
+    api_client.get(run_url(run))
+    # token, membership + workspace, run (+ workspace, experiment, submitter),
+    # tags, properties, latest metrics
+    with django_assert_num_queries(6):
+        assert api_client.get(run_url(run)).status_code == 200
