@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from runs import selectors, services
+from runs import query, selectors, services
 from runs.api.auth import member_run, member_workspace, refuse_run_scoped, scope_run, token_of
 from runs.api.documents import run_document_model
 from runs.api.errors import ERRORS, ApiError
@@ -59,8 +59,6 @@ def _filter_condition(text: str | None) -> Q | None:
     """The filter language (runs.query) as a condition; a bad filter is a 400 BadFilter."""
     if text is None or not text.strip():
         return None
-    from runs import query
-
     try:
         return query.to_q(query.parse(text))
     except query.QueryError as exc:

@@ -208,3 +208,79 @@ def test_children_list_queries_do_not_grow(api_client, run, django_assert_num_qu
         assert len(api_client.get(f"{url}?perPage=2").json()["runs"]) == 2
     with django_assert_num_queries(8):
         assert len(api_client.get(f"{url}?perPage=100&recursive=true").json()["runs"]) == 100
+
+
+# ---- the filter language ------------------------------------------------------------
+
+
+@pytest.fixture
+def zoo(experiment, workspace):
+    """Runs differing in status, tags, metrics, name and experiment."""
+    good = RunFactory(experiment=experiment, display_name="resnet-50", status=Status.COMPLETED)
+    TagFactory(run=good, key="quality", value="great")
+    TagFactory(run=good, key="worth another look", value=None)
+    services.metric_log_batch(run=good, series=[services.SeriesIn(name="acc", values=[0.95])])
+    meh = RunFactory(experiment=experiment, display_name="resnet-18", status=Status.FAILED)
+    TagFactory(run=meh, key="quality", value="great")
+    services.metric_log_batch(run=meh, series=[services.SeriesIn(name="acc", values=[0.5])])
+    other = RunFactory(
+        experiment=ExperimentFactory(workspace=workspace, name="cifar"), display_name="vit"
+    )
+    return {"good": good, "meh": meh, "other": other}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("status = 'Failed'", ["meh"]),
+        ("tags.quality = 'great' and metrics.acc >= 0.9", ["good"]),
+        ("tags.`worth another look` exists", ["good"]),
+        ("displayName like '%resnet%'", ["good", "meh"]),
+        ("status in ('Failed', 'Canceled') or experiment = 'cifar'", ["meh", "other"]),
+        ("not (experiment = 'mnist')", ["other"]),
+        ("", ["good", "meh", "other"]),
+    ],
+)
+def test_filter_language(api_client, zoo, text, expected):
+    got = ids(api_client.get(LIST, {"filter": text}))
+    assert sorted(got) == sorted(zoo[name].id for name in expected)
+
+
+def test_filter_combines_with_structured_params(api_client, zoo):
+    got = ids(api_client.get(LIST, {"filter": "displayName like 'resnet%'", "status": "Failed"}))
+    assert got == [zoo["meh"].id]
+    assert (
+        api_client.get(LIST, {"filter": "experiment = 'cifar'", "experiment": "mnist"}).json()[
+            "total"
+        ]
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("status =", "position 8"),
+        ("status = 'Running' and", "position"),
+        ("nope = 1", "position 0"),
+        ("(status = 'Running'", "position"),
+        ("tags. = 'x'", "position"),
+        ("metrics.acc >= 'high'", "position"),
+        ("created > 'yesterday-ish'", "position"),
+        ("status = 'Running' " + "and status = 'Running' " * 60, "position"),
+        ("x" * 3000, "too long"),
+        ("status = 'Running' \x00", "position"),
+    ],
+)
+def test_bad_filter_is_400_with_a_position(api_client, zoo, text, fragment):
+    assert_error(api_client.get(LIST, {"filter": text}), 400, "BadFilter", fragment)
+
+
+def test_filtered_list_queries_do_not_grow(api_client, experiment, django_assert_num_queries):
+    _decorate(RunFactory.create_batch(60, experiment=experiment))
+    api_client.get(LIST)
+    text = "tags.quality = 'great' and metrics.loss <= 1 and properties.lr exists"
+    with django_assert_num_queries(7):
+        assert len(api_client.get(LIST, {"filter": text, "perPage": 2}).json()["runs"]) == 2
+    with django_assert_num_queries(7):
+        assert len(api_client.get(LIST, {"filter": text, "perPage": 100}).json()["runs"]) == 60
