@@ -75,6 +75,8 @@ MAX_NUMBER_TEXT = "1e300"
 DURATION_BOUND = 1e12
 
 __all__ = [
+    "FIELDS",
+    "IDENTIFIERS",
     "MAX_CLAUSES",
     "MAX_DEPTH",
     "MAX_IN_ITEMS",
@@ -1062,7 +1064,8 @@ class _Like(Lookup):
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         op = "ILIKE" if self.insensitive else "LIKE"
-        return f"{lhs} {op} %s ESCAPE '\\'", [*lhs_params, like_sql_pattern(self.rhs)]
+        # Backslash is PostgreSQL's default LIKE escape (as in Django's own lookups).
+        return f"{lhs} {op} %s", [*lhs_params, like_sql_pattern(self.rhs)]
 
     def as_sqlite(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
