@@ -3,6 +3,8 @@
 from django.urls import path
 
 from runs.views import (
+    chart_data,
+    compare,
     home,
     members,
     run_bulk,
@@ -36,6 +38,15 @@ urlpatterns = [
         name="run-children",
     ),
     path("w/<str:workspace>/members/", members.members, name="members"),
+    path("w/<str:workspace>/compare/", compare.compare, name="compare"),
+    path("w/<str:workspace>/charts/series.json", chart_data.chart_series, name="chart-series"),
+    path("w/<str:workspace>/charts/values.json", chart_data.chart_values, name="chart-values"),
+    # Metric names may contain '/': the path converter takes them whole.
+    path(
+        "w/<str:workspace>/runs/<str:run_id>/metrics/<path:name>.csv",
+        chart_data.metric_csv,
+        name="metric-csv",
+    ),
     path("w/<str:workspace>/runs/<str:run_id>/", run_detail.run_detail, name="run-detail"),
     path(
         "w/<str:workspace>/runs/<str:run_id>/parts/<slug:part>/",

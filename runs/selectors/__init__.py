@@ -1,5 +1,18 @@
 """Read paths: querysets ready to render, scoped to a workspace."""
 
+from runs.selectors.compare import (
+    MAX_COMPARE_RUNS,
+    CompareRuns,
+    compare_csv_rows,
+    compare_fields,
+    compare_runs,
+    compare_search,
+    compare_series,
+    compare_table,
+    compare_values,
+    metric_exists,
+    metric_points,
+)
 from runs.selectors.experiments import (
     ExperimentSummary,
     experiment_find,
@@ -44,6 +57,17 @@ from runs.selectors.workspaces import (
 )
 
 __all__ = [
+    "MAX_COMPARE_RUNS",
+    "CompareRuns",
+    "compare_csv_rows",
+    "compare_fields",
+    "compare_runs",
+    "compare_search",
+    "compare_series",
+    "compare_table",
+    "compare_values",
+    "metric_exists",
+    "metric_points",
     "ExperimentSummary",
     "experiment_find",
     "experiment_summaries",

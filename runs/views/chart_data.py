@@ -1,0 +1,192 @@
+"""Chart data for the studio's charts (static/js/charts.js), and raw series as CSV.
+
+- `/w/<ws>/charts/series.json?runs=a,b,c&metric=loss&points=2000`: one metric of
+  several runs, `{"runs": [{runId, displayName, steps, values, total}]}`. Series
+  longer than `points` are downsampled on the server (runs.downsample.minmax: the
+  endpoints and each bucket's minimum and maximum), so a line is at most `points`
+  points whatever its length; `total` is the length before. `start`/`end` limit the
+  steps (a zoomed chart). Values carry 7 significant digits (float32 precision: more
+  than a chart shows; the CSV has every digit); NaN and infinities are null (gaps).
+- `/w/<ws>/charts/values.json?runs=a,b,c`: latest metrics and numeric properties of
+  each run, `{"runs": [{runId, displayName, status, metrics, properties}]}`, for bar,
+  scatter and parallel-coordinates charts.
+- `/w/<ws>/runs/<id>/metrics/<name>.csv`: every point of one series, streamed:
+  `step,value,time` (ISO 8601, UTC).
+
+Errors are JSON `{"error": {"code", "message"}}` with 400 (a CSV download gets
+the message as text); non-members get 404 like everywhere in a workspace.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_GET
+
+from runs import downsample, selectors
+from runs.exceptions import StudioError
+from runs.http import StudioRequest
+from runs.services.tags import check_key
+from runs.views.compare import RunIdsField, form_message
+
+MIN_POINTS = 10
+MAX_POINTS = 10_000
+CHART_DIGITS = 7
+STEP_LIMIT = 2**63 - 1
+
+
+class SeriesForm(forms.Form):
+    runs = RunIdsField(required=True)
+    metric = forms.CharField(max_length=255, strip=False)
+    points = forms.IntegerField(
+        required=False,
+        min_value=MIN_POINTS,
+        max_value=MAX_POINTS,
+        error_messages={
+            "invalid": f"points must be a whole number from {MIN_POINTS} to {MAX_POINTS:,}",
+            "min_value": f"points must be a whole number from {MIN_POINTS} to {MAX_POINTS:,}",
+            "max_value": f"points must be a whole number from {MIN_POINTS} to {MAX_POINTS:,}",
+        },
+    )
+    start = forms.IntegerField(required=False, min_value=-STEP_LIMIT, max_value=STEP_LIMIT)
+    end = forms.IntegerField(required=False, min_value=-STEP_LIMIT, max_value=STEP_LIMIT)
+
+    def clean_metric(self) -> str:
+        name = self.cleaned_data["metric"]
+        try:
+            check_key("metric", name)
+        except StudioError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return name
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start is not None and end is not None and start > end:
+            raise forms.ValidationError("start must not be after end")
+        return data
+
+
+class ValuesForm(forms.Form):
+    runs = RunIdsField(required=True)
+
+
+def error(status: int, code: str, message: str, **extra) -> JsonResponse:
+    """The one error shape of the studio's JSON endpoints (the API's shape)."""
+    return JsonResponse({"error": {"code": code, "message": message, **extra}}, status=status)
+
+
+def _bad_form(form: forms.Form) -> JsonResponse:
+    return error(400, "BadRequest", "; ".join(form_message(form)))
+
+
+def _missing(workspace: str, missing: list[str]) -> JsonResponse:
+    noun = "is not a run" if len(missing) == 1 else "are not runs"
+    message = f"{', '.join(missing[:20])}{' …' if len(missing) > 20 else ''} {noun} of {workspace}"
+    return error(400, "UnknownRuns", message, runIds=missing)
+
+
+def _numbers(values: list[float]) -> str:
+    """JSON array items for chart values: 7 significant digits, non-finite as null.
+
+    Formatting in C with one join is several times faster than rounding floats
+    and letting json.dumps write them again (a 10-run chart has 20,000 values).
+    """
+    text = ",".join(map(f"%.{CHART_DIGITS}g".__mod__, values))
+    # Only nan and inf contain an 'n' ('%g' writes exponents with 'e').
+    if "n" in text:
+        text = ",".join("null" if "n" in item else item for item in text.split(","))
+    return text
+
+
+def encode_series(series: list[dict]) -> bytes:
+    """The series.json document, written by hand around the number arrays."""
+    parts = []
+    for s in series:
+        head = json.dumps(
+            {"runId": s["runId"], "displayName": s["displayName"]}, separators=(",", ":")
+        )[:-1]
+        parts.append(
+            f'{head},"total":{s["total"]},"steps":[{",".join(map(str, s["steps"]))}],'
+            f'"values":[{_numbers(s["values"])}]}}'
+        )
+    return ('{"runs":[' + ",".join(parts) + "]}").encode()
+
+
+# gzip: ten runs of 2,000 points are ~360 KB of JSON and ~150 KB compressed. The
+# response holds no secret (no CSRF token, no session data), so BREACH does not apply.
+@gzip_page
+@login_required
+@require_GET
+def chart_series(request: StudioRequest, workspace: str) -> HttpResponse:
+    """One metric of several runs, at most `points` points a run (default 2,000)."""
+    ws = selectors.workspace_for_member(request.user, workspace)
+    form = SeriesForm(request.GET)
+    if not form.is_valid():
+        return _bad_form(form)
+    data = form.cleaned_data
+    found = selectors.compare_runs(workspace=ws, ids=data["runs"], detail=False)
+    if found.missing:
+        return _missing(ws.slug, found.missing)
+    series = selectors.compare_series(
+        runs=found.runs,
+        name=data["metric"],
+        max_points=data["points"] or downsample.DEFAULT_MAX_POINTS,
+        start_step=data["start"],
+        end_step=data["end"],
+    )
+    response = HttpResponse(encode_series(series), content_type="application/json")
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@gzip_page
+@login_required
+@require_GET
+def chart_values(request: StudioRequest, workspace: str) -> JsonResponse:
+    """Latest metrics and numeric properties of several runs."""
+    ws = selectors.workspace_for_member(request.user, workspace)
+    form = ValuesForm(request.GET)
+    if not form.is_valid():
+        return _bad_form(form)
+    found = selectors.compare_runs(workspace=ws, ids=form.cleaned_data["runs"])
+    if found.missing:
+        return _missing(ws.slug, found.missing)
+    response = JsonResponse({"runs": selectors.compare_values(runs=found.runs)})
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@login_required
+@require_GET
+def metric_csv(request: StudioRequest, workspace: str, run_id: str, name: str) -> HttpResponse:
+    """Every point of one metric series as CSV (step,value,time), streamed chunk by chunk."""
+    ws = selectors.workspace_for_member(request.user, workspace)
+    run = selectors.run_get(workspace=ws, run_id=run_id)
+    if not selectors.metric_exists(run=run, name=name):
+        return HttpResponse(
+            f"Run {run.pk} has no metric {name!r}.",
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = StreamingHttpResponse(_csv_lines(run, name), content_type="text/csv; charset=utf-8")
+    filename = "".join(c if c.isalnum() or c in "._-" else "_" for c in f"{run.pk}-{name}")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    return response
+
+
+def _csv_lines(run, name: str):
+    yield "step,value,time\r\n"
+    lines = []
+    for step, value, when in selectors.metric_points(run=run, name=name):
+        text = "NaN" if value != value else repr(value)
+        lines.append(f"{step},{text},{when.isoformat()}\r\n")
+        if len(lines) >= 1000:
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)
