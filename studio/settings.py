@@ -1,5 +1,6 @@
 """Settings, read from the environment. Defaults are the embedded setup."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -84,6 +85,9 @@ def _databases() -> dict:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "studio.sqlite3",
             "OPTIONS": _SQLITE_OPTIONS,
+            # Tests use a real file (WAL and locking as in production, unlike an
+            # in-memory database); one per process, so parallel runs never share it.
+            "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 
