@@ -1,4 +1,4 @@
-"""`python -m runs.sdk` is the `studio` command."""
+"""`python -m runs.sdk`: the `studio` command."""
 
 import sys
 

@@ -1,175 +1,245 @@
-"""The `studio` command: JSON in the shape of the API's run documents, `--query` JMESPath."""
+"""`studio`: the command line for Run History Studio (also `python -m runs.sdk`).
+
+Every command prints JSON (the API's documents) and takes `--query JMESPATH`,
+applied to that JSON. Errors: one line on stderr and a non-zero exit status
+(1: the studio or the configuration refused, 2: bad command line).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jmespath
-import jmespath.exceptions
+from jmespath.exceptions import JMESPathError
 
 from runs.sdk import config
 from runs.sdk.errors import StudioError
-from runs.sdk.http import Http
-from runs.sdk.run import filter_params
+from runs.sdk.workspace import Workspace
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
 
 
-class CliError(Exception):
-    """A usage problem the CLI reports in one line."""
+class UsageError(Exception):
+    """A command line that cannot be run (exit status 2)."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="studio", description="Run History Studio from the command line (prints JSON)."
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _key_value(text: str) -> tuple[str, str | None]:
+    """`quality=fantastic run` -> ("quality", "fantastic run"); `flagged` -> ("flagged", None)."""
+    key, sep, value = text.partition("=")
+    if not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY or KEY=VALUE, not {text!r}")
+    return key, value if sep else None
+
+
+def build_parser() -> Parser:
+    common = Parser(add_help=False)
+    common.add_argument(
+        "--query", metavar="JMESPATH", help="JMESPath query applied to the JSON output"
     )
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--query", help="JMESPath expression applied to the JSON output")
-    common.add_argument("-w", "--workspace", help="workspace (default: config / STUDIO_WORKSPACE)")
-    common.add_argument("--url", help="studio URL (default: config / STUDIO_URL)")
-    common.add_argument("--token", help="API token (default: config / STUDIO_TOKEN)")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{folder,experiment,run}")
-
-    folder = groups.add_parser("folder", help="this folder's studio settings")
-    folder_cmds = folder.add_subparsers(dest="command", required=True)
-    attach = folder_cmds.add_parser(
-        "attach", parents=[common], help="write .studio/config.json for this folder"
-    )
-    attach.set_defaults(handler=cmd_folder_attach)
-
-    experiment = groups.add_parser("experiment", help="experiments")
-    experiment_cmds = experiment.add_subparsers(dest="command", required=True)
-    experiment_cmds.add_parser("list", parents=[common], help="list experiments").set_defaults(
-        handler=cmd_experiment_list
+    connected = Parser(add_help=False, parents=[common])
+    connected.add_argument(
+        "-w",
+        "--workspace-name",
+        metavar="WORKSPACE",
+        help="workspace (default: the config file, or STUDIO_WORKSPACE)",
     )
 
-    run = groups.add_parser("run", help="runs")
-    run_cmds = run.add_subparsers(dest="command", required=True)
-    run_list = run_cmds.add_parser("list", parents=[common], help="list runs, newest first")
-    run_list.add_argument("-e", "--experiment-name", help="only this experiment's runs")
-    run_list.add_argument("--status", action="append", help="only runs in this status (repeat)")
-    run_list.add_argument("--tag", action="append", help="k=v or k (repeat)")
-    run_list.add_argument("--filter", help='filter language, e.g. "metrics.acc >= 0.9"')
-    run_list.add_argument("--include-children", action="store_true")
-    run_list.add_argument("--max-items", type=int, default=100, help="at most this many runs")
-    run_list.set_defaults(handler=cmd_run_list)
+    parser = Parser(
+        prog="studio",
+        description="Run History Studio from the command line: every command prints JSON.",
+    )
+    groups = parser.add_subparsers(dest="group", metavar="{folder,experiment,run}")
+    groups.required = True
 
-    for name, handler, helptext in (
-        ("show", cmd_run_show, "one run's document"),
-        ("cancel", cmd_run_cancel, "cancel a run and its unfinished children"),
-    ):
-        sub = run_cmds.add_parser(name, parents=[common], help=helptext)
-        sub.add_argument("-r", "--run", required=True, dest="run_id", help="run id")
-        sub.set_defaults(handler=handler)
+    folder = groups.add_parser("folder", help="this folder's link to a studio").add_subparsers(
+        dest="command", metavar="{attach}"
+    )
+    folder.required = True
+    attach = folder.add_parser(
+        "attach", parents=[common], help="write .studio/config.json in this folder"
+    )
+    attach.add_argument("-w", "--workspace-name", required=True, metavar="WORKSPACE")
+    attach.add_argument("--url", required=True, help="the studio, e.g. http://127.0.0.1:8000")
+    attach.add_argument(
+        "--token", help="API token to store in the file (else STUDIO_TOKEN is used)"
+    )
+    attach.add_argument(
+        "--path", type=Path, default=Path("."), help="folder to attach (default: the current)"
+    )
 
-    update = run_cmds.add_parser("update", parents=[common], help="change tags and the description")
-    update.add_argument("-r", "--run", required=True, dest="run_id", help="run id")
-    update.add_argument("--add-tag", action="append", default=[], help="k=v or k (repeat)")
-    update.add_argument("--remove-tag", action="append", default=[], help="key (repeat)")
-    update.add_argument("--description", help="markdown description")
-    update.add_argument("--display-name", help="display name")
-    update.set_defaults(handler=cmd_run_update)
+    experiment = groups.add_parser("experiment", help="experiments").add_subparsers(
+        dest="command", metavar="{list}"
+    )
+    experiment.required = True
+    experiment.add_parser("list", parents=[connected], help="the workspace's experiments")
+
+    run = groups.add_parser("run", help="runs").add_subparsers(
+        dest="command", metavar="{list,show,cancel,update}"
+    )
+    run.required = True
+    run_list = run.add_parser("list", parents=[connected], help="runs, newest first")
+    run_list.add_argument("-e", "--experiment-name", required=True, metavar="NAME")
+    run_list.add_argument(
+        "--status", action="append", default=[], help="a status (repeat for several)"
+    )
+    run_list.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        type=_key_value,
+        metavar="KEY[=VALUE]",
+        help="tag KEY equals VALUE, or just exists (repeat: all must match)",
+    )
+    run_list.add_argument(
+        "--filter", metavar="EXPR", help='filter language, e.g. "metrics.acc >= 0.9"'
+    )
+    run_list.add_argument(
+        "--include-children", action="store_true", help="children too, not only top-level runs"
+    )
+    run_list.add_argument(
+        "--limit", type=int, metavar="N", help="at most N runs (default: every match)"
+    )
+
+    for name, text in (("show", "a run's document"), ("cancel", "cancel a run")):
+        command = run.add_parser(name, parents=[connected], help=text)
+        command.add_argument("-r", "--run", required=True, metavar="RUN_ID")
+
+    update = run.add_parser("update", parents=[connected], help="change tags and description")
+    update.add_argument("-r", "--run", required=True, metavar="RUN_ID")
+    update.add_argument(
+        "--add-tag",
+        action="append",
+        default=[],
+        type=_key_value,
+        metavar="KEY[=VALUE]",
+        help="set a tag (a key alone: a key-only tag); repeat for several",
+    )
+    update.add_argument("--remove-tag", action="append", default=[], metavar="KEY")
+    update.add_argument("--description", metavar="TEXT", help="markdown description")
+    update.add_argument("--display-name", metavar="NAME")
     return parser
 
 
-# -- commands ------------------------------------------------------------------------------
+def _workspace(args: argparse.Namespace) -> Workspace:
+    ws = Workspace.from_config()
+    if args.workspace_name and args.workspace_name != ws.name:
+        ws = Workspace(ws.url, ws._client.token, args.workspace_name)
+    return ws
 
 
-def cmd_folder_attach(args: argparse.Namespace) -> Any:
-    if not args.workspace or not args.url:
-        raise CliError("folder attach needs -w WORKSPACE and --url URL")
-    target = config.write_folder_config(
-        Path.cwd(), url=args.url, workspace=args.workspace, token=args.token
+def _attach(args: argparse.Namespace) -> dict:
+    if not args.path.is_dir():
+        raise UsageError(f"--path {args.path} is not a directory")
+    path = config.write(
+        args.path.resolve(), url=args.url, workspace=args.workspace_name, token=args.token
     )
-    return {"config": str(target), "url": args.url.rstrip("/"), "workspace": args.workspace}
+    out: dict[str, Any] = {"path": str(path), "url": args.url, "workspace": args.workspace_name}
+    out["token"] = "stored (file readable by you only)" if args.token else None
+    return out
 
 
-def cmd_experiment_list(args: argparse.Namespace) -> Any:
-    http, ws = _connect(args)
-    return http.get(f"/w/{ws}/experiments")["experiments"]
-
-
-def cmd_run_list(args: argparse.Namespace) -> Any:
-    http, ws = _connect(args)
-    if args.max_items < 1:
-        raise CliError("--max-items must be at least 1")
-    params = filter_params(tags=args.tag, status=args.status)
-    if args.experiment_name:
-        params["experiment"] = args.experiment_name
-    if args.filter:
-        params["filter"] = args.filter
-    if args.include_children:
-        params["includeChildren"] = "true"
-    runs: list = []
-    page = 1
-    while len(runs) < args.max_items:
-        per_page = min(500, args.max_items - len(runs))
-        answer = http.get(f"/w/{ws}/runs", params={**params, "page": page, "perPage": per_page})
-        runs += answer["runs"]
-        if not answer["hasMore"]:
+def _run_list(args: argparse.Namespace) -> list[dict]:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, not {args.limit}")
+    ws = _workspace(args)
+    runs = ws.iter_runs(
+        experiment=args.experiment_name,
+        tags=dict(args.tag) or None,
+        status=args.status or None,
+        filter=args.filter,
+        include_children=args.include_children,
+        page_size=min(args.limit or 500, 500),
+    )
+    out = []
+    for run in runs:
+        out.append(run._doc)
+        if args.limit is not None and len(out) >= args.limit:
             break
-        page += 1
-    return runs[: args.max_items]
+    return out
 
 
-def cmd_run_show(args: argparse.Namespace) -> Any:
-    http, ws = _connect(args)
-    return http.get(f"/w/{ws}/runs/{args.run_id}")
-
-
-def cmd_run_cancel(args: argparse.Namespace) -> Any:
-    http, ws = _connect(args)
-    return http.post(f"/w/{ws}/runs/{args.run_id}/cancel", {})
-
-
-def cmd_run_update(args: argparse.Namespace) -> Any:
-    if not (args.add_tag or args.remove_tag or args.description is not None or args.display_name):
-        raise CliError("nothing to update: give --add-tag, --remove-tag or --description")
-    http, ws = _connect(args)
-    path = f"/w/{ws}/runs/{args.run_id}"
+def _run_update(args: argparse.Namespace) -> dict:
+    changes_nothing = args.description is None and args.display_name is None
+    if not (args.add_tag or args.remove_tag) and changes_nothing:
+        raise UsageError(
+            "nothing to update: give --add-tag, --remove-tag, --description or --display-name"
+        )
+    run = _workspace(args).get_run(args.run)
     if args.add_tag or args.remove_tag:
-        tags = {}
-        for spec in args.add_tag:
-            key, sep, value = spec.partition("=")
-            if not key:
-                raise CliError(f"--add-tag {spec!r}: the key is empty")
-            tags[key] = value if sep else None
-        http.patch(f"{path}/tags", {"set": tags, "remove": args.remove_tag})
-    fields = {}
+        body: dict[str, Any] = {}
+        if args.add_tag:
+            body["set"] = dict(args.add_tag)
+        if args.remove_tag:
+            body["remove"] = args.remove_tag
+        run._tags_patch(body)
+    changes = {}
     if args.description is not None:
-        fields["description"] = args.description
+        changes["description"] = args.description
     if args.display_name is not None:
-        fields["displayName"] = args.display_name
-    if fields:
-        return http.patch(path, fields)
-    return http.get(path)
+        changes["displayName"] = args.display_name
+    if changes:
+        run._update(changes)
+        return run._doc
+    return run.get_details(log_files=False)
 
 
-def _connect(args: argparse.Namespace) -> tuple[Http, str]:
-    settings = config.load(url=args.url, token=args.token, workspace=args.workspace)
-    return Http(settings.url, settings.token, retries=2), settings.workspace
+def run_command(args: argparse.Namespace) -> Any:
+    """The JSON the command prints."""
+    match (args.group, args.command):
+        case ("folder", "attach"):
+            return _attach(args)
+        case ("experiment", "list"):
+            return _workspace(args).list_experiments()
+        case ("run", "list"):
+            return _run_list(args)
+        case ("run", "show"):
+            return _workspace(args).get_run(args.run)._doc
+        case ("run", "cancel"):
+            run = _workspace(args).get_run(args.run)
+            run.cancel()
+            return run._doc
+        case ("run", "update"):
+            return _run_update(args)
+    raise UsageError(f"unknown command {args.group} {args.command}")
 
 
-# -- entry point ---------------------------------------------------------------------------
+def _fail(message: str, status: int) -> int:
+    one_line = " ".join(str(message).split())
+    print(f"studio: error: {one_line}", file=sys.stderr)
+    return status
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; print its JSON, or one line on stderr and exit non-zero."""
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line `argv` (default sys.argv[1:]); returns the exit status."""
     try:
-        result = args.handler(args)
-        if args.query:
-            result = jmespath.search(args.query, result)
-    except jmespath.exceptions.JMESPathError as exc:
-        print(f"studio: bad --query: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
-    except (StudioError, CliError) as exc:
-        print(f"studio: {exc}", file=sys.stderr)
-        return 1
+        args = build_parser().parse_args(argv)
+        query = jmespath.compile(args.query) if args.query else None
+        result = run_command(args)
+        if query is not None:
+            result = query.search(result)
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except JMESPathError as exc:
+        return _fail(f"--query: {exc}", EXIT_USAGE)
+    except StudioError as exc:
+        return _fail(str(exc), EXIT_ERROR)
+    except OSError as exc:
+        return _fail(str(exc), EXIT_ERROR)
     except KeyboardInterrupt:
-        return 130
+        return _fail("interrupted", 130)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 

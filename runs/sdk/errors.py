@@ -1,55 +1,99 @@
-"""Errors the SDK raises; API errors carry the server's code and message."""
+"""The SDK's exceptions: one class per kind of API answer, each carrying the API's error."""
 
 from __future__ import annotations
 
 
 class StudioError(Exception):
-    """Something the studio refused, or could not be reached for."""
+    """Anything the SDK or the API refused; `code` and `message` come from the API's answer.
 
-    def __init__(self, message: str, *, code: str = "Error", status: int | None = None):
+    The API answers every error as `{"error": {"code", "message"}}`; `status` is
+    the HTTP status (None when no answer came back).
+    """
+
+    default_code = "StudioError"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
         super().__init__(message)
         self.message = message
-        self.code = code
+        self.code = code or self.default_code
         self.status = status
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.message}" if self.code != "Error" else self.message
+        prefix = f"{self.status} {self.code}" if self.status else self.code
+        return f"{prefix}: {self.message}"
 
 
 class ConfigError(StudioError):
-    """No or bad configuration (URL, token, workspace)."""
+    """The SDK does not know which studio or workspace to talk to, or with which token."""
+
+    default_code = "ConfigError"
+
+
+class StudioConnectionError(StudioError):
+    """The studio could not be reached (or stopped answering) after the retries."""
+
+    default_code = "ConnectionError"
+
+
+class BadRequestError(StudioError):
+    """400: the request was malformed or invalid (the message names the field)."""
+
+    default_code = "BadRequest"
 
 
 class AuthError(StudioError):
-    """The token is missing, wrong, or may not do this (401/403)."""
+    """401: no token, or a token the studio does not accept."""
+
+    default_code = "Unauthorized"
+
+
+class ForbiddenError(AuthError):
+    """403: the token's user may not do this (a reader writing, a run-scoped token)."""
+
+    default_code = "Forbidden"
 
 
 class NotFoundError(StudioError):
-    """No such workspace, run, metric or file (404)."""
+    """404: no such workspace, experiment, run, metric or file (for this token)."""
+
+    default_code = "NotFound"
 
 
 class ConflictError(StudioError):
-    """A refused status move or an immutable property (409)."""
+    """409: the status machine refused a move, or an immutable property differs."""
+
+    default_code = "Conflict"
 
 
-class ValidationError(StudioError):
-    """The request was malformed or broke a rule (400, 413)."""
+class PayloadTooLargeError(StudioError):
+    """413: a batch or a file over the studio's limits."""
+
+    default_code = "PayloadTooLarge"
 
 
-class ServerUnavailable(StudioError):
-    """The server could not be reached, or kept failing, within the retry budget."""
+class ServerError(StudioError):
+    """5xx (or another unexpected answer) after the retries."""
+
+    default_code = "ServerError"
 
 
-def from_response(status: int, payload: object, fallback: str) -> StudioError:
-    """The error for an API answer `{"error": {"code", "message"}}` with HTTP `status`."""
-    code, message = "Error", fallback
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        code = str(payload["error"].get("code") or code)
-        message = str(payload["error"].get("message") or message)
-    cls = {
-        401: AuthError,
-        403: AuthError,
-        404: NotFoundError,
-        409: ConflictError,
-    }.get(status, ValidationError if 400 <= status < 500 else ServerUnavailable)
-    return cls(message, code=code, status=status)
+_BY_STATUS: dict[int, type[StudioError]] = {
+    400: BadRequestError,
+    401: AuthError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+}
+
+
+def error_for(status: int, body: object, fallback: str = "") -> StudioError:
+    """The exception for an HTTP error answer, from the API's `{"error": {...}}` body."""
+    code = message = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code = body["error"].get("code")
+        message = body["error"].get("message")
+    if not message:
+        message = fallback.strip()[:200] or f"HTTP {status}"
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else StudioError)
+    return cls(str(message), code=str(code) if code else None, status=status)

@@ -1,520 +1,717 @@
-"""Run: one training run — metrics, tags, properties, children, files, status."""
+"""Run: one run of an experiment; metrics, status, tags, properties, children, files."""
 
 from __future__ import annotations
 
-import _thread
-import contextlib
+import atexit
 import logging
+import operator
 import os
+import shutil
+import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+import traceback
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runs.sdk import config
-from runs.sdk.errors import ConflictError, StudioError
+from runs.sdk.errors import ConflictError, StudioConnectionError, StudioError
+from runs.sdk.heartbeat import heartbeater, interrupt_main
+from runs.sdk.sender import MetricSender, SenderOptions
 
 if TYPE_CHECKING:
-    from runs.sdk.experiment import Experiment
-    from runs.sdk.workspace import Workspace
+    from runs.sdk.workspace import Experiment
 
-log = logging.getLogger("runs.sdk")
+logger = logging.getLogger("runs.sdk")
 
-TERMINAL = ("Completed", "Failed", "Canceled")
+MAX_KEY = 255
+MAX_ERROR_CODE = 100
+MAX_ERROR_MESSAGE = 10_000
+PAGE = 500
+# Roots whose tree already got a KeyboardInterrupt: a cancel cascades to every child,
+# and the main thread must be interrupted once, not once per child.
+_interrupted_roots: set[str] = set()
+# Runs with metric points, flushed (bounded) when the interpreter exits.
+_live: weakref.WeakSet[Run] = weakref.WeakSet()
+EXIT_FLUSH_TIMEOUT = 30.0
+
+_time = time.time
 
 
-def filter_params(*, tags=None, properties=None, status=None) -> dict[str, Any]:
-    """Query parameters for the run list: tag/property `k=v` or `k`, repeated status."""
-    params: dict[str, Any] = {}
-    for name, value in (("tag", tags), ("property", properties)):
-        if value is None:
-            continue
-        if isinstance(value, str):
-            params[name] = [value]
-        elif isinstance(value, dict):
-            params[name] = [k if v is None else f"{k}={v}" for k, v in value.items()]
-        else:
-            params[name] = list(value)
-    if status:
-        params["status"] = [status] if isinstance(status, str) else list(status)
-    return params
+def _value(value: Any) -> float:
+    if isinstance(value, str | bytes):
+        raise TypeError(f"a metric value must be a number, not {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def check_name(kind: str, name: Any) -> str:
+    """A metric, tag or property name as the studio takes it; TypeError/ValueError otherwise."""
+    if not isinstance(name, str):
+        raise TypeError(f"a {kind} name must be a string, not {type(name).__name__} {name!r}")
+    if not name.strip():
+        raise ValueError(f"a {kind} name must not be empty")
+    if len(name) > MAX_KEY:
+        raise ValueError(f"{kind} name {name[:40]!r}… is {len(name)} characters; max {MAX_KEY}")
+    if any(ord(c) < 32 for c in name):
+        raise ValueError(f"{kind} name {name!r} contains a control character")
+    return name
 
 
 class Run:
-    """A run of an experiment. Get one from `exp.start_logging()`, `Run.get_context()`,
-    `Run.get(workspace, run_id)`, `exp.get_runs()` or a parent's `child_run()`."""
+    """A run of an experiment.
+
+    Runs this process started (`Experiment.start_logging`, `child_run`,
+    `create_children`) are *owned*: they heartbeat, and `cancel()` ends them
+    at once. Runs found with `get_runs`/`get_children` or `Run(experiment,
+    run_id)` are not: `cancel()` asks their own process to stop.
+
+    `with run:` completes the run when the block ends, fails it when the block
+    raises (error code: the exception's class name; message: its text; details:
+    the traceback), and marks it Canceled on KeyboardInterrupt (a cancel, or
+    Ctrl-C). SystemExit(0) completes it.
+    """
 
     def __init__(
         self,
         experiment: Experiment,
         run_id: str,
         *,
-        _document: dict | None = None,
-        _owned: bool = False,
+        document: dict | None = None,
+        owned: bool = False,
+        heartbeat: bool | None = None,
+        heartbeat_interval: float = 1.0,
+        options: SenderOptions | None = None,
+        flush_timeout: float | None = None,
     ):
         self.experiment = experiment
         self.id = run_id
-        self._doc = _document
-        self._owned = _owned
+        self._client = experiment.workspace._client
+        self._doc = document
+        self._owned = owned
+        self.heartbeat_interval = heartbeat_interval
+        self.flush_timeout = flush_timeout
+        self._sender = MetricSender(self._client, run_id, options or experiment.workspace.options)
+        self._points = self._sender.points
         self._steps: dict[str, int] = {}
-        self._cancel_callback: Callable[[Run], Any] | None = None
-        self._finish_lock = threading.Lock()
-        self._cancel_requested = False
-        self._finished = False
-
-    # -- construction ------------------------------------------------------------------
-
-    @classmethod
-    def get(cls, workspace: Workspace, run_id: str) -> Run:
-        """The run `run_id` of the workspace."""
-        from runs.sdk.experiment import Experiment
-
-        doc = workspace._http.get(f"{workspace._prefix}/runs/{run_id}")
-        return cls(Experiment(workspace, doc["experiment"]), run_id, _document=doc)
-
-    @classmethod
-    def get_context(cls, **workspace_kwargs: Any) -> Run:
-        """Inside a submitted script, its run (STUDIO_RUN_ID, STUDIO_URL, STUDIO_TOKEN,
-        STUDIO_WORKSPACE); anywhere else, an offline run that prints what it would log."""
-        run_id = os.environ.get(config.ENV_RUN_ID)
-        if not run_id:
-            return OfflineRun()
-        from runs.sdk.workspace import Workspace
-
-        settings = config.load()
-        ws = Workspace(settings.url, settings.token, settings.workspace, **workspace_kwargs)
-        run = cls.get(ws, run_id)
-        run._owned = True
-        run._resume_steps()
-        if run._doc["status"] in ("NotStarted", "Queued", "Preparing", "Starting"):
-            run._doc = ws._http.post(f"{run._path}/status", {"status": "Running"})
-        ws._heartbeat.watch(run)
-        return run
-
-    @classmethod
-    def _paged(
-        cls, experiment: Experiment, path: str, params: dict, page_size: int
-    ) -> Iterator[Run]:
-        from runs.sdk.experiment import Experiment
-
-        ws = experiment.workspace
-        page = 1
-        while True:
-            answer = ws._http.get(path, params={**params, "page": page, "perPage": page_size})
-            for doc in answer["runs"]:
-                exp = experiment if doc["experiment"] == experiment.name else None
-                yield cls(exp or Experiment(ws, doc["experiment"]), doc["runId"], _document=doc)
-            if not answer.get("hasMore"):
-                return
-            page += 1
+        self._on_cancel: Callable[[Run], None] | None = None
+        self._end_lock = threading.RLock()
+        self._ended = False
+        self._cancel_seen = False
+        self._parent: Run | None = None
+        if heartbeat if heartbeat is not None else owned:
+            heartbeater.add(self)
 
     def __repr__(self) -> str:
-        return f"Run(id={self.id!r}, experiment={self.experiment.name!r})"
+        return f"Run(experiment={self.experiment.name!r}, id={self.id!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Run) and other.id == self.id
+        return isinstance(other, Run) and other.id == self.id and other._client is self._client
 
     def __hash__(self) -> int:
         return hash(self.id)
 
-    @property
-    def _ws(self) -> Workspace:
-        return self.experiment.workspace
+    # ---- requests -------------------------------------------------------------------
 
-    @property
-    def _path(self) -> str:
-        return f"{self._ws._prefix}/runs/{self.id}"
+    def _path(self, suffix: str = "") -> str:
+        return self._client.ws_path(f"/runs/{self.id}{suffix}")
+
+    def _remember(self, document: dict) -> dict:
+        self._doc = document
+        return document
 
     def _document(self) -> dict:
-        if self._doc is None:
-            self._doc = self._ws._http.get(self._path)
-        return self._doc
+        return self._doc if self._doc is not None else self.get_details(log_files=False)
 
-    # -- context manager -----------------------------------------------------------------
+    # ---- metrics --------------------------------------------------------------------
+
+    def log(self, name: str, value: float, step: int | None = None) -> None:
+        """Log one point of the metric `name`; `step` defaults to the metric's previous step + 1.
+
+        Costs about a microsecond: the point is appended to an in-memory buffer
+        that a background thread sends in batches.
+        """
+        steps = self._steps
+        last = steps.get(name)
+        if last is None:
+            check_name("metric", name)
+            last = 0
+        step = last if step is None else operator.index(step)
+        steps[name] = step + 1
+        points = self._points
+        points.append((name, value if value.__class__ is float else _value(value), step, _time()))
+        if len(points) >= self._sender.threshold:
+            self._sender.pressure()
+            _live.add(self)
+
+    def log_list(self, name: str, values: Iterable[float]) -> None:
+        """Log each value as the next point of `name` (steps go on from the metric's last)."""
+        for value in values:
+            self.log(name, value)
+
+    def log_row(self, name: str, **values: float) -> None:
+        """Log one point per keyword into series `<name>/<key>` (a table row, column by column).
+
+        `run.log_row("eval", acc=0.9, loss=0.3)` logs `eval/acc` and `eval/loss`;
+        an empty `name` logs the keys as they are.
+        """
+        if not values:
+            raise ValueError("log_row needs at least one column: log_row(name, key=value, ...)")
+        for key, value in values.items():
+            self.log(f"{name}/{key}" if name else key, value)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every point logged so far is stored; raise if the studio refused some."""
+        self._sender.flush(timeout)
+
+    def get_metrics(self, name: str | None = None) -> dict[str, Any]:
+        """`{name: value}` for a metric with one point, `{name: [values]}` for several."""
+        if name is not None:
+            check_name("metric", name)
+        self.flush(self.flush_timeout)
+        latest = self._client.json("GET", self._path("/metrics"))["metrics"]
+        out: dict[str, Any] = {}
+        for metric, info in latest.items():
+            if name is not None and metric != name:
+                continue
+            if info["count"] == 1:
+                out[metric] = info["value"]
+            else:
+                series = self._client.json(
+                    "GET", self._path("/metrics/series"), params={"name": metric}
+                )
+                out[metric] = series["values"]
+        return out
+
+    # ---- status ---------------------------------------------------------------------
+
+    def get_status(self) -> str:
+        return self.get_details(log_files=False)["status"]
+
+    def get_details(self, *, log_files: bool = True) -> dict:
+        """The run document (see docs/api.md), plus `logFiles` {name: download URL}."""
+        document = self._remember(self._client.json("GET", self._path()))
+        if not log_files:
+            return document
+        files = self._client.json("GET", self._path("/files"))["files"]
+        content = self._client.api + self._path("/files/content")
+        return {
+            **document,
+            "logFiles": {
+                f["name"]: f"{content}?name={_quote(f['name'])}"
+                for f in files
+                if f["kind"] == "log"
+            },
+        }
+
+    def _move(self, action: str, target: str, body: dict | None = None) -> dict:
+        """POST complete/fail/cancel; a 409 because it already happened (a lost answer) is fine."""
+        try:
+            return self._remember(
+                self._client.json("POST", self._path(f"/{action}"), json_body=body or {})
+            )
+        except ConflictError:
+            document = self.get_details(log_files=False)
+            if document["status"] == target:
+                return document
+            raise
+
+    def _end(self, action: str, target: str, body: dict | None = None) -> dict:
+        """Flush the metrics, stop heartbeats, then move the run (once)."""
+        with self._end_lock:
+            if self._ended and self._doc is not None and self._doc["status"] == target:
+                return self._doc
+            heartbeater.remove(self)
+            refused: StudioError | None = None
+            try:
+                self._sender.close(self.flush_timeout)
+            except StudioConnectionError:
+                raise
+            except StudioError as exc:
+                refused = exc
+            document = self._move(action, target, body)
+            self._ended = True
+            if refused is not None:
+                raise refused
+            return document
+
+    def complete(self) -> None:
+        """Flush the metrics and mark the run Completed."""
+        self._end("complete", "Completed")
+
+    def fail(self, error_details: Any = None, error_code: str | None = None) -> None:
+        """Flush the metrics and mark the run Failed.
+
+        `error_details`: an exception (message: its text; details: its type and
+        traceback), a string (the message), or any JSON value (the details).
+        `error_code` defaults to the exception's class name, else "UserError".
+        """
+        body: dict[str, Any] = {}
+        if isinstance(error_details, BaseException):
+            body["message"] = str(error_details) or type(error_details).__name__
+            body["details"] = {
+                "type": f"{type(error_details).__module__}.{type(error_details).__qualname__}",
+                "traceback": "".join(traceback.format_exception(error_details))[-20_000:],
+            }
+            error_code = error_code or type(error_details).__name__
+        elif isinstance(error_details, str):
+            body["message"] = error_details
+        elif error_details is not None:
+            body["details"] = error_details
+        if "message" in body:
+            body["message"] = body["message"][:MAX_ERROR_MESSAGE]
+        if error_code:
+            body["errorCode"] = str(error_code)[:MAX_ERROR_CODE]
+        self._end("fail", "Failed", body)
+
+    def cancel(self) -> None:
+        """Cancel the run and its unfinished descendants.
+
+        A run this process owns is Canceled at once (metrics flushed, heartbeats
+        stopped, no KeyboardInterrupt). Any other run is asked to stop: it is
+        CancelRequested until its process notices (or Canceled at once when
+        nothing executes it yet).
+        """
+        if self._owned:
+            self._end("cancel", "Canceled", {"immediate": True})
+        else:
+            self._remember(self._client.json("POST", self._path("/cancel"), json_body={}))
+
+    def on_cancel(self, callback: Callable[[Run], None] | None) -> None:
+        """Call `callback(run)` (in a background thread) instead of interrupting the main thread
+        when someone cancels this run; the run is then marked Canceled. None restores the
+        KeyboardInterrupt."""
+        self._on_cancel = callback
+
+    def _cancel_requested(self) -> None:
+        """The heartbeat learnt of a cancel: callback or KeyboardInterrupt, then Canceled."""
+        if self._cancel_seen:
+            return
+        self._cancel_seen = True
+        logger.warning("run %s: cancel requested; stopping", self.id)
+        if self._on_cancel is not None:
+            try:
+                self._on_cancel(self)
+            except Exception:
+                logger.exception("run %s: the on_cancel callback failed", self.id)
+        else:
+            root = (self._doc or {}).get("rootRunId") or self.id
+            if root not in _interrupted_roots:
+                _interrupted_roots.add(root)
+                interrupt_main()
+        # Not a daemon: the interpreter waits for it, so a KeyboardInterrupt that ends the
+        # script still lets the run be marked Canceled.
+        threading.Thread(
+            target=self._finish_cancel, name=f"studio-cancel-{self.id}", daemon=False
+        ).start()
+
+    def _finish_cancel(self) -> None:
+        try:
+            self._end("cancel", "Canceled", {"immediate": True})
+        except StudioError as exc:
+            logger.error("run %s: could not mark the run Canceled: %s", self.id, exc)
 
     def __enter__(self) -> Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is None:
+        clean = exc_type is None or (issubclass(exc_type, SystemExit) and exc.code in (0, None))
+        if clean and not self._cancel_seen:
             self.complete()
-        elif issubclass(exc_type, KeyboardInterrupt) and self._cancel_requested:
-            self._finish_canceled()
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.cancel()
-        else:
-            self.fail(error_details=f"{exc_type.__name__}: {exc}", error_code=exc_type.__name__)
+            return False
+        try:
+            if self._cancel_seen or issubclass(exc_type, KeyboardInterrupt):
+                self._end("cancel", "Canceled", {"immediate": True})
+            else:
+                self.fail(error_details=exc, error_code=exc_type.__name__)
+        except StudioError as error:
+            # The block's own exception matters more; say why the run was not ended.
+            logger.error("run %s: could not record the end of the run: %s", self.id, error)
         return False
 
-    # -- metrics -------------------------------------------------------------------------
-
-    def log(self, name: str, value: float, step: int | None = None) -> None:
-        """Log one point of the metric `name` (step: the next one of this metric)."""
-        if step is None:
-            step = self._steps.get(name, 0)
-        self._steps[name] = step + 1
-        self._ws._sender.add(self.id, name, step, value)
-
-    def log_list(self, name: str, values: list[float]) -> None:
-        """Log several points of the metric `name`, at the next steps."""
-        start = self._steps.get(name, 0)
-        steps = list(range(start, start + len(values)))
-        self._steps[name] = start + len(values)
-        self._ws._sender.add_many(self.id, name, steps, [float(v) for v in values])
-
-    def log_row(self, name: str, **values: float) -> None:
-        """Log one point of each `name/key` metric at one shared step (a table row)."""
-        step = max((self._steps.get(f"{name}/{k}", 0) for k in values), default=0)
-        for key, value in values.items():
-            self.log(f"{name}/{key}", value, step=step)
-
-    def flush(self, timeout: float | None = None) -> None:
-        """Wait until every point logged so far is stored; raise if the server refused some."""
-        self._ws._sender.flush(timeout)
-        self._ws._sender.raise_for(self.id)
-
-    def get_metrics(self, name: str | None = None) -> dict[str, Any]:
-        """{name: value} for a metric with one point, {name: [values]} for a series."""
-        self.flush()
-        latest = self._ws._http.get(f"{self._path}/metrics")["metrics"]
-        names = [name] if name is not None else sorted(latest)
-        out: dict[str, Any] = {}
-        for metric in names:
-            info = latest.get(metric)
-            if info is None:
-                continue
-            if info["count"] == 1:
-                out[metric] = info["value"]
-            else:
-                series = self._ws._http.get(f"{self._path}/metrics/series", params={"name": metric})
-                out[metric] = series["values"]
-        return out
-
-    def _resume_steps(self) -> None:
-        """Continue each metric after its last logged step (a run attached to again)."""
-        latest = self._ws._http.get(f"{self._path}/metrics")["metrics"]
-        self._steps = {name: info["step"] + 1 for name, info in latest.items()}
-
-    # -- status --------------------------------------------------------------------------
-
-    def get_status(self) -> str:
-        self._doc = None
-        return self._document()["status"]
-
-    def get_details(self) -> dict:
-        """The run document: runId, status, target, startTimeUtc, endTimeUtc, properties,
-        tags, submittedBy, displayName, error, logFiles, ..."""
-        self._doc = None
-        details = dict(self._document())
-        files = self._ws._http.get(f"{self._path}/files")["files"]
-        details["logFiles"] = {f["name"]: f["size"] for f in files if f["kind"] == "log"}
-        return details
-
-    def _set_document(self, doc: dict) -> None:
-        self._doc = doc
-        if doc["status"] in TERMINAL:
-            self._ws._heartbeat.forget(self)
-
-    def complete(self) -> None:
-        """Mark the run Completed (after sending every metric point)."""
-        self._ws._sender.flush()
-        with self._finish_lock:
-            if self._finished:
-                return
-            try:
-                self._set_document(self._ws._http.post(f"{self._path}/complete"))
-            except ConflictError:
-                if self.get_status() != "CancelRequested":
-                    raise
-                self._set_document(self._ws._http.post(f"{self._path}/cancel", {"immediate": True}))
-            self._finished = True
-        self._ws._sender.raise_for(self.id)
-
-    def fail(self, error_details: Any = None, error_code: str | None = None) -> None:
-        """Mark the run Failed with an error code and message (or details)."""
-        self._ws._sender.flush()
-        body: dict[str, Any] = {}
-        if error_code:
-            body["errorCode"] = str(error_code)[:100]
-        if isinstance(error_details, str):
-            body["message"] = error_details[:10_000]
-        elif error_details is not None:
-            body["details"] = error_details
-            body["message"] = str(error_details)[:10_000]
-        with self._finish_lock:
-            if not self._finished:
-                self._set_document(self._ws._http.post(f"{self._path}/fail", body))
-                self._finished = True
-
-    def cancel(self) -> None:
-        """Cancel the run and its unfinished children.
-
-        A run this process started ends Canceled at once (no interrupt of its own
-        code); any other run gets a cancel request that its own process honours.
-        """
-        if self._owned:
-            self._ws._sender.flush()
-            with self._finish_lock:
-                self._set_document(self._ws._http.post(f"{self._path}/cancel", {"immediate": True}))
-                self._finished = True
-            self._ws._heartbeat.forget(self)
-        else:
-            self._set_document(self._ws._http.post(f"{self._path}/cancel", {}))
-
-    def on_cancel(self, callback: Callable[[Run], Any]) -> None:
-        """Call `callback(run)` when someone cancels this run, instead of interrupting
-        the main thread with KeyboardInterrupt. The run is then marked Canceled."""
-        self._cancel_callback = callback
-
-    def _on_cancel_requested(self) -> None:
-        """The heartbeat learned of a cancel: stop the user's code, then mark Canceled."""
-        self._cancel_requested = True
-        if self._cancel_callback is not None:
-            try:
-                self._cancel_callback(self)
-            except Exception:
-                log.exception("the cancel callback of run %s failed", self.id)
-        else:
-            _thread.interrupt_main()
-        self._finish_canceled()
-
-    def _finish_canceled(self) -> None:
-        self._ws._sender.flush(timeout=30)
-        with self._finish_lock:
-            if self._finished:
-                return
-            # Already ended (somebody else finished it) is fine.
-            with contextlib.suppress(ConflictError):
-                self._set_document(self._ws._http.post(f"{self._path}/cancel", {"immediate": True}))
-            self._finished = True
-
-    # -- text fields ---------------------------------------------------------------------
-
-    @property
-    def display_name(self) -> str:
-        return self._document()["displayName"]
-
-    @display_name.setter
-    def display_name(self, value: str) -> None:
-        self._doc = self._ws._http.patch(self._path, {"displayName": value})
-
-    @property
-    def description(self) -> str:
-        return self._document()["description"]
-
-    @description.setter
-    def description(self, value: str) -> None:
-        self._doc = self._ws._http.patch(self._path, {"description": value})
-
-    @property
-    def status(self) -> str:
-        return self._document()["status"]
-
-    @property
-    def parent(self) -> Run | None:
-        parent_id = self._document()["parentRunId"]
-        return None if parent_id is None else Run.get(self._ws, parent_id)
-
-    # -- tags and properties -------------------------------------------------------------
+    # ---- tags, properties, description ----------------------------------------------
 
     def tag(self, key: str, value: Any = None) -> None:
         """Set a tag; without a value, a key-only tag."""
         self.set_tags({key: value})
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        body = {"set": {k: None if v is None else str(v) for k, v in tags.items()}}
-        tags_now = self._ws._http.patch(f"{self._path}/tags", body)["tags"]
-        if self._doc is not None:
-            self._doc["tags"] = tags_now
+        """Set several tags at once (a None value: a key-only tag)."""
+        for key in tags:
+            check_name("tag", key)
+        self._tags_patch({"set": dict(tags)})
 
-    def remove_tags(self, keys: list[str]) -> None:
-        tags_now = self._ws._http.patch(f"{self._path}/tags", {"remove": list(keys)})["tags"]
+    def remove_tags(self, keys: Iterable[str]) -> None:
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        self._tags_patch({"remove": keys})
+
+    def _tags_patch(self, body: dict) -> dict:
+        tags = self._client.json("PATCH", self._path("/tags"), json_body=body)["tags"]
         if self._doc is not None:
-            self._doc["tags"] = tags_now
+            self._doc["tags"] = tags
+        return tags
 
     def get_tags(self) -> dict[str, str | None]:
-        self._doc = None
-        return self._document()["tags"]
+        return self.get_details(log_files=False)["tags"]
 
     def add_properties(self, properties: dict[str, Any]) -> None:
-        """Add immutable properties (ConflictError if a key already has another value)."""
-        body = {"properties": {k: str(v) for k, v in properties.items()}}
-        now = self._ws._http.post(f"{self._path}/properties", body)["properties"]
+        """Add immutable properties; a key that exists with another value raises ConflictError."""
+        for key in properties:
+            check_name("property", key)
+        body = {"properties": dict(properties)}
+        result = self._client.json("POST", self._path("/properties"), json_body=body)
         if self._doc is not None:
-            self._doc["properties"] = now
+            self._doc["properties"] = result["properties"]
 
     def get_properties(self) -> dict[str, str]:
-        self._doc = None
-        return self._document()["properties"]
+        return self.get_details(log_files=False)["properties"]
 
-    # -- children ------------------------------------------------------------------------
+    @property
+    def description(self) -> str:
+        """The markdown description (as last read or written by this object)."""
+        return self._document().get("description") or ""
+
+    @description.setter
+    def description(self, text: str) -> None:
+        self._update({"description": text})
+
+    @property
+    def display_name(self) -> str:
+        return self._document().get("displayName") or ""
+
+    @display_name.setter
+    def display_name(self, name: str) -> None:
+        self._update({"displayName": name})
+
+    def _update(self, body: dict) -> None:
+        self._remember(self._client.json("PATCH", self._path(), json_body=body))
+
+    # ---- family ---------------------------------------------------------------------
+
+    @property
+    def parent(self) -> Run | None:
+        """The parent run (None for a top-level run)."""
+        parent_id = self._document().get("parentRunId")
+        if parent_id is None:
+            return None
+        if self._parent is None or self._parent.id != parent_id:
+            self._parent = Run(self.experiment, parent_id)
+        return self._parent
+
+    def _child(self, document: dict) -> Run:
+        return Run(
+            self.experiment,
+            document["runId"],
+            document=document,
+            owned=True,
+            heartbeat_interval=self.heartbeat_interval,
+            options=self._sender.options,
+            flush_timeout=self.flush_timeout,
+        )
 
     def child_run(self, name: str | None = None) -> Run:
-        """A new Running child run (id `<this id>_<n>`)."""
+        """A new Running child run (id `<this id>_<n>`), owned by this process."""
         body: dict[str, Any] = {"count": 1}
-        if name:
+        if name is not None:
             body["displayNames"] = [name]
-        return self._children(body)[0]
+        return self._create_children(body)[0]
 
     def create_children(
         self,
         count: int | None = None,
         tag_key: str | None = None,
-        tag_values: list | None = None,
+        tag_values: list[Any] | None = None,
     ) -> list[Run]:
-        """`count` Running children in one request; with `tag_key` and `tag_values`,
-        one child per value, tagged `tag_key=value`."""
+        """`count` children in one request; with `tag_values`, one child per value, each tagged
+        `tag_key=value`."""
         body: dict[str, Any] = {}
         if tag_values is not None:
-            body["tagKey"] = tag_key
-            body["tagValues"] = [str(v) for v in tag_values]
+            body["tagValues"] = list(tag_values)
+            if count is not None:
+                body["count"] = count
         else:
-            body["count"] = count if count is not None else 1
-        return self._children(body)
+            body["count"] = 1 if count is None else count
+        if tag_key is not None:
+            body["tagKey"] = tag_key
+        return self._create_children(body)
 
-    def _children(self, body: dict) -> list[Run]:
-        docs = self._ws._http.post(f"{self._path}/children", body)["runs"]
-        children = [Run(self.experiment, d["runId"], _document=d, _owned=True) for d in docs]
-        for child in children:
-            self._ws._heartbeat.watch(child)
-        return children
+    def _create_children(self, body: dict) -> list[Run]:
+        # Not idempotent: resent only when the request never left.
+        answer = self._client.json("POST", self._path("/children"), json_body=body, retry="unsent")
+        return [self._child(d) for d in answer["runs"]]
 
     def get_children(
         self,
         recursive: bool = False,
-        tags: dict | str | list | None = None,
-        properties: dict | str | list | None = None,
-        status: str | list | None = None,
-        *,
-        page_size: int = 100,
-    ) -> Iterator[Run]:
-        """This run's children (all descendants with `recursive`), newest first."""
-        params = filter_params(tags=tags, properties=properties, status=status)
-        if recursive:
-            params["recursive"] = "true"
-        yield from Run._paged(self.experiment, f"{self._path}/children", params, page_size)
+        tags: Any = None,
+        properties: Any = None,
+        status: str | Iterable[str] | None = None,
+    ) -> list[Run]:
+        """The children (every descendant with `recursive`), newest first, filtered like
+        `Experiment.get_runs`; `status` is one status or several."""
+        params: list[tuple[str, str]] = [("recursive", "true" if recursive else "false")]
+        params += filter_params(tags, properties, status)
+        return list(iter_pages(self.experiment.workspace, self._path("/children"), params, PAGE))
 
-    # -- files ---------------------------------------------------------------------------
+    # ---- files ----------------------------------------------------------------------
 
-    def upload_file(
-        self, name: str, path_or_stream: str | os.PathLike, kind: str = "output"
-    ) -> dict:
-        """Upload a local file as the run's file `name` ("outputs/model.pt")."""
-        with open(path_or_stream, "rb") as fh:
-            response = self._ws._http.request(
-                "POST",
-                f"{self._path}/files",
-                files={"file": (Path(name).name, fh)},
-                data={"name": name, "kind": kind},
-            )
-        return response.json()
+    def upload_file(self, name: str, path: str | os.PathLike, *, kind: str = "output") -> dict:
+        """Store the local file `path` as the run's file `name` (a relative path); `kind` is
+        "output" or "log". A file of the same name is replaced."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no file at {path}")
+
+        def attempt() -> Any:
+            with open(path, "rb") as fh:
+                return self._client.send(
+                    "POST",
+                    self._path("/files"),
+                    files={"file": (path.name, fh)},
+                    data={"name": name, "kind": kind},
+                    timeout=max(self._client.timeout, 600),
+                )
+
+        return self._client.retrying(attempt).json()
 
     def get_file_names(self) -> list[str]:
-        return [f["name"] for f in self._ws._http.get(f"{self._path}/files")["files"]]
+        return [f["name"] for f in self._client.json("GET", self._path("/files"))["files"]]
 
-    def download_file(self, name: str, output_path: str | os.PathLike | None = None) -> Path:
-        """Save the run's file `name` to `output_path` (a folder or a file name)."""
-        target = Path(output_path) if output_path else Path(Path(name).name)
-        if target.is_dir():
+    def download_file(self, name: str, output_path: str | os.PathLike) -> Path:
+        """Save the run's file `name` at `output_path` (into it, when it is a directory)."""
+        target = Path(output_path)
+        if target.is_dir() or str(output_path).endswith(("/", os.sep)):
             target = target / Path(name).name
-        response = self._ws._http.request(
-            "GET", f"{self._path}/files/content", params={"name": name}, stream=True
-        )
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as fh:
-            for chunk in response.iter_content(chunk_size=1 << 16):
-                fh.write(chunk)
+        response = self._client.request(
+            "GET", self._path("/files/content"), params={"name": name}, stream=True
+        )
+        partial = target.with_name(target.name + ".part")
+        with response, open(partial, "wb") as fh:
+            shutil.copyfileobj(response.raw, fh)
+        partial.replace(target)
         return target
 
-    def read_log(self, name: str, offset: int = 0) -> tuple[bytes, int]:
-        """The bytes of file `name` from `offset`, and the file's size now (the next offset)."""
-        response = self._ws._http.request(
-            "GET", f"{self._path}/files/content", params={"name": name, "offset": offset}
+    # ---- context --------------------------------------------------------------------
+
+    @classmethod
+    def get_context(cls) -> Run | OfflineRun:
+        """The run of a submitted script (from STUDIO_RUN_ID, STUDIO_URL, STUDIO_TOKEN,
+        STUDIO_WORKSPACE); elsewhere an OfflineRun that prints what it would log."""
+        run_id = os.environ.get("STUDIO_RUN_ID")
+        if not run_id:
+            return OfflineRun()
+        from runs.sdk.workspace import Experiment, Workspace
+
+        ws = Workspace.from_config()
+        document = ws._client.json("GET", ws._client.ws_path(f"/runs/{run_id}"))
+        experiment = Experiment(workspace=ws, name=document["experiment"])
+        # Its executor heartbeats and ends it; the script owns it for cancel().
+        return cls(experiment, run_id, document=document, owned=True, heartbeat=False)
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def _pairs(kind: str, spec: Any) -> list[str]:
+    """`{"k": "v", "flag": None}`, `"flag"` or `["a", "b"]` -> `["k=v", "flag"]`."""
+    if spec is None:
+        return []
+    if isinstance(spec, str):
+        spec = {spec: None}
+    elif not isinstance(spec, dict):
+        spec = dict.fromkeys(spec)
+    out = []
+    for key, value in spec.items():
+        check_name(kind, key)
+        if "=" in key:
+            raise ValueError(f"{kind} {key!r}: a key with '=' can only be matched with filter=")
+        out.append(key if value is None else f"{key}={value}")
+    return out
+
+
+def filter_params(tags: Any, properties: Any, status: Any) -> list[tuple[str, str]]:
+    """Query parameters of the run lists (tag, property, status; each may repeat)."""
+    params = [("tag", t) for t in _pairs("tag", tags)]
+    params += [("property", p) for p in _pairs("property", properties)]
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        params += [("status", s) for s in statuses]
+    return params
+
+
+def iter_pages(workspace: Any, path: str, params: list, per_page: int) -> Iterator[Run]:
+    """Runs of a list endpoint, a page at a time (each run once, even if pages shift)."""
+    from runs.sdk.workspace import Experiment
+
+    seen: set[str] = set()
+    experiments: dict[str, Experiment] = {}
+    page = 1
+    while True:
+        answer = workspace._client.json(
+            "GET", path, params=[*params, ("page", str(page)), ("perPage", str(per_page))]
         )
-        return response.content, int(response.headers.get("X-File-Size", offset))
+        for document in answer["runs"]:
+            if document["runId"] in seen:
+                continue
+            seen.add(document["runId"])
+            name = document["experiment"]
+            experiment = experiments.get(name) or experiments.setdefault(
+                name, Experiment(workspace=workspace, name=name)
+            )
+            yield Run(experiment, document["runId"], document=document)
+        if not answer["hasMore"] or not answer["runs"]:
+            return
+        page += 1
 
 
 class OfflineRun:
-    """What `Run.get_context()` returns outside a submitted script: it prints what it
-    would log, so a script runs unchanged on a laptop."""
+    """What `Run.get_context()` gives outside a submitted script: nothing is sent anywhere;
+    each call prints one line (`[offline run] ...`) to stdout and values are kept in memory,
+    so `get_metrics()`, `get_tags()` and the like still answer."""
 
     id = "OfflineRun"
-    display_name = "offline"
-    description = ""
-    status = "Running"
+    experiment = None
     parent = None
 
-    def __init__(self) -> None:
+    def __init__(self, stream: Any = None) -> None:
+        self._stream = stream
+        self._metrics: dict[str, list[float]] = {}
         self._tags: dict[str, str | None] = {}
         self._properties: dict[str, str] = {}
-        self._metrics: dict[str, list] = {}
+        self._status = "Running"
+        self.description = ""
+        self.display_name = ""
+
+    def _say(self, text: str) -> None:
+        stream = self._stream or sys.stdout
+        stream.write(f"[offline run] {text}\n")
+        stream.flush()
+
+    def __repr__(self) -> str:
+        return "OfflineRun()"
 
     def __enter__(self) -> OfflineRun:
         return self
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.complete()
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.cancel()
+        else:
+            self.fail(error_details=exc, error_code=exc_type.__name__)
         return False
 
-    def _say(self, text: str) -> None:
-        print(f"[offline run] {text}")  # noqa: T201 - printing is this class's job
-
     def log(self, name: str, value: float, step: int | None = None) -> None:
+        check_name("metric", name)
+        value = _value(value)
         self._metrics.setdefault(name, []).append(value)
-        self._say(f"log {name} = {value}" + ("" if step is None else f" (step {step})"))
+        at = f" (step {step})" if step is not None else ""
+        self._say(f"log {name} = {value!r}{at}")
 
-    def log_list(self, name: str, values: list[float]) -> None:
+    def log_list(self, name: str, values: Iterable[float]) -> None:
         for value in values:
             self.log(name, value)
 
     def log_row(self, name: str, **values: float) -> None:
         for key, value in values.items():
-            self.log(f"{name}/{key}", value)
-
-    def get_metrics(self, name: str | None = None) -> dict[str, Any]:
-        items = self._metrics.items() if name is None else [(name, self._metrics.get(name, []))]
-        return {k: v[0] if len(v) == 1 else list(v) for k, v in items if v}
+            self.log(f"{name}/{key}" if name else key, value)
 
     def flush(self, timeout: float | None = None) -> None:
+        return None
+
+    def get_metrics(self, name: str | None = None) -> dict[str, Any]:
+        return {
+            k: v[0] if len(v) == 1 else list(v)
+            for k, v in self._metrics.items()
+            if name is None or k == name
+        }
+
+    def get_status(self) -> str:
+        return self._status
+
+    def get_details(self) -> dict:
+        return {
+            "runId": self.id,
+            "status": self._status,
+            "displayName": self.display_name,
+            "description": self.description,
+            "tags": dict(self._tags),
+            "properties": dict(self._properties),
+        }
+
+    def complete(self) -> None:
+        self._status = "Completed"
+        self._say("complete")
+
+    def fail(self, error_details: Any = None, error_code: str | None = None) -> None:
+        self._status = "Failed"
+        self._say(f"fail {error_code or 'UserError'}: {error_details}")
+
+    def cancel(self) -> None:
+        self._status = "Canceled"
+        self._say("cancel")
+
+    def on_cancel(self, callback: Callable[..., None] | None) -> None:
         return None
 
     def tag(self, key: str, value: Any = None) -> None:
         self.set_tags({key: value})
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        self._tags.update({k: None if v is None else str(v) for k, v in tags.items()})
-        self._say(f"tags {tags}")
+        for key, value in tags.items():
+            check_name("tag", key)
+            self._tags[key] = None if value is None else str(value)
+            self._say(f"tag {key}" + ("" if value is None else f" = {value!r}"))
 
-    def remove_tags(self, keys: list[str]) -> None:
-        for key in keys:
+    def remove_tags(self, keys: Iterable[str]) -> None:
+        for key in [keys] if isinstance(keys, str) else keys:
             self._tags.pop(key, None)
+            self._say(f"remove tag {key}")
 
     def get_tags(self) -> dict[str, str | None]:
         return dict(self._tags)
 
     def add_properties(self, properties: dict[str, Any]) -> None:
-        self._properties.update({k: str(v) for k, v in properties.items()})
-        self._say(f"properties {properties}")
+        for key, value in properties.items():
+            check_name("property", key)
+            self._properties[key] = str(value)
+            self._say(f"property {key} = {value!r}")
 
     def get_properties(self) -> dict[str, str]:
         return dict(self._properties)
 
-    def get_status(self) -> str:
-        return self.status
+    def upload_file(self, name: str, path: str | os.PathLike, **kwargs: Any) -> None:
+        self._say(f"upload {path} as {name}")
 
-    def complete(self) -> None:
-        self._say("complete")
+    def get_file_names(self) -> list[str]:
+        return []
 
-    def fail(self, error_details: Any = None, error_code: str | None = None) -> None:
-        self._say(f"fail {error_code or ''} {error_details or ''}".rstrip())
+    def child_run(self, name: str | None = None) -> OfflineRun:
+        self._say(f"child run {name or ''}".rstrip())
+        return OfflineRun(self._stream)
 
-    def cancel(self) -> None:
-        self._say("cancel")
+    def create_children(
+        self, count: int | None = None, tag_key: str | None = None, tag_values: Any = None
+    ) -> list[OfflineRun]:
+        n = len(tag_values) if tag_values is not None else (count or 1)
+        self._say(f"create {n} children")
+        return [OfflineRun(self._stream) for _ in range(n)]
 
-    def on_cancel(self, callback: Callable) -> None:
-        return None
-
-    def upload_file(self, name: str, path_or_stream: Any, kind: str = "output") -> None:
-        self._say(f"upload {path_or_stream} as {name}")
+    def get_children(self, *args: Any, **kwargs: Any) -> list[OfflineRun]:
+        return []
 
 
-__all__ = ["OfflineRun", "Run", "StudioError"]
+@atexit.register
+def _flush_at_exit() -> None:
+    """Send what is still buffered when the interpreter exits (bounded: it may be away)."""
+    for run in list(_live):
+        if run._sender.pending():
+            try:
+                run._sender.flush(EXIT_FLUSH_TIMEOUT)
+            except StudioError as exc:
+                logger.error("run %s: metric points lost at exit: %s", run.id, exc)

@@ -1,22 +1,26 @@
-"""Workspace: a connection to one workspace of a studio."""
+"""Workspace (which studio, which workspace, which token) and Experiment (a named set of runs)."""
 
 from __future__ import annotations
 
-import atexit
 import os
-import weakref
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from runs.sdk import config
-from runs.sdk.heartbeat import Heartbeat
-from runs.sdk.http import Http
-from runs.sdk.sender import MetricSender
-
-_OPEN: weakref.WeakSet[Workspace] = weakref.WeakSet()
+from runs.sdk.errors import ConfigError
+from runs.sdk.http import Backoff, Client
+from runs.sdk.run import PAGE, Run, check_name, filter_params, iter_pages
+from runs.sdk.sender import SenderOptions
 
 
 class Workspace:
-    """A studio workspace: `Workspace(url=, token=, name=)` or `Workspace.from_config()`."""
+    """A workspace of a studio, reached with an API token.
+
+    `Workspace(url=, token=, name=)`, or `Workspace.from_config()`. `options`
+    tunes how metric points are batched (see runs.sdk.sender.SenderOptions);
+    `timeout`, `retries` and `backoff` apply to every other request.
+    """
 
     def __init__(
         self,
@@ -24,46 +28,147 @@ class Workspace:
         token: str,
         name: str,
         *,
-        heartbeat_interval: float = 1.0,
-        flush_interval: float = 0.5,
+        options: SenderOptions | None = None,
         timeout: float = 30.0,
+        retries: int = 4,
+        backoff: Backoff | None = None,
     ):
-        self.url = url.rstrip("/")
+        for label, value in (("url", url), ("token", token), ("name", name)):
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"Workspace needs a non-empty {label}")
         self.name = name
-        self._http = Http(self.url, token, timeout=timeout)
-        self._sender = MetricSender(self._http, name, interval=flush_interval)
-        self._heartbeat = Heartbeat(self._http, name, interval=heartbeat_interval)
-        _OPEN.add(self)
+        self.options = options or SenderOptions()
+        self._client = Client(url, token, name, timeout=timeout, retries=retries, backoff=backoff)
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike | None = None, **kwargs: Any) -> Workspace:
-        """From config.json or .studio/config.json (searched from the current folder up);
-        STUDIO_URL, STUDIO_TOKEN and STUDIO_WORKSPACE override the file."""
-        settings = config.load(path=path)
-        return cls(settings.url, settings.token, settings.workspace, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"Workspace(name={self.name!r}, url={self.url!r})"
+    def from_config(
+        cls,
+        path: str | os.PathLike | None = None,
+        *,
+        start: str | os.PathLike | None = None,
+        **kwargs: Any,
+    ) -> Workspace:
+        """From `.studio/config.json` or `config.json` in the current directory (or `start`)
+        or a parent, or the file `path`; STUDIO_URL, STUDIO_TOKEN, STUDIO_WORKSPACE override."""
+        found = config.load(path, start=Path(start) if start is not None else None)
+        return cls(found.url, found.token, found.workspace, **kwargs)
 
     @property
-    def _prefix(self) -> str:
-        return f"/w/{self.name}"
+    def url(self) -> str:
+        return self._client.url
 
-    def experiments(self) -> list[dict]:
-        """The workspace's experiments: name, created, runCount, lastActivity."""
-        return self._http.get(f"{self._prefix}/experiments")["experiments"]
+    def __repr__(self) -> str:
+        return f"Workspace(url={self.url!r}, name={self.name!r})"
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every metric point logged so far is stored."""
-        return self._sender.flush(timeout)
+    def list_experiments(self) -> list[dict]:
+        """The workspace's experiments as the API lists them (name, created, runCount, ...)."""
+        return self._client.json("GET", self._client.ws_path("/experiments"))["experiments"]
 
-    def close(self) -> None:
-        """Send what is queued and stop the background threads."""
-        self._heartbeat.stop()
-        self._sender.close()
+    def get_run(self, run_id: str) -> Run:
+        """The run `run_id` of this workspace (NotFoundError when there is none)."""
+        document = self._client.json("GET", self._client.ws_path(f"/runs/{run_id}"))
+        return Run(
+            Experiment(workspace=self, name=document["experiment"]), run_id, document=document
+        )
+
+    def iter_runs(
+        self,
+        *,
+        experiment: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        status: str | Iterable[str] | None = None,
+        filter: str | None = None,
+        include_children: bool = False,
+        page_size: int = 100,
+    ) -> Iterator[Run]:
+        """Runs newest first, a page of `page_size` at a time; see Experiment.get_runs."""
+        params: list[tuple[str, str]] = []
+        if experiment is not None:
+            params.append(("experiment", experiment))
+        params += filter_params(tags, properties, status)
+        if filter:
+            params.append(("filter", filter))
+        if include_children:
+            params.append(("includeChildren", "true"))
+        if not 1 <= page_size <= PAGE:
+            raise ValueError(f"page_size must be 1 to {PAGE}, not {page_size}")
+        return iter_pages(self, self._client.ws_path("/runs"), params, page_size)
 
 
-@atexit.register
-def _flush_at_exit() -> None:
-    for ws in list(_OPEN):
-        ws._sender.flush(timeout=30)
+class Experiment:
+    """A named group of runs in a workspace; created on its first run."""
+
+    def __init__(self, workspace: Workspace, name: str):
+        check_name("experiment", name)
+        self.workspace = workspace
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Experiment(workspace={self.workspace.name!r}, name={self.name!r})"
+
+    def start_logging(
+        self,
+        display_name: str | None = None,
+        *,
+        description: str | None = None,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        heartbeat_interval: float = 1.0,
+        options: SenderOptions | None = None,
+        flush_timeout: float | None = None,
+    ) -> Run:
+        """A new Running run, owned by this process (it heartbeats every `heartbeat_interval`
+        seconds). `with exp.start_logging() as run:` completes it when the block ends.
+
+        `flush_timeout`: how long complete()/fail()/cancel()/flush() wait for the studio
+        to take the buffered metric points (None: as long as it takes).
+        """
+        body: dict[str, Any] = {"experiment": self.name}
+        if display_name is not None:
+            body["displayName"] = display_name
+        if description is not None:
+            body["description"] = description
+        if tags:
+            body["tags"] = dict(tags)
+        if properties:
+            body["properties"] = dict(properties)
+        client = self.workspace._client
+        # Not idempotent: resent only when the request never left.
+        document = client.json("POST", client.ws_path("/runs"), json_body=body, retry="unsent")
+        return Run(
+            self,
+            document["runId"],
+            document=document,
+            owned=True,
+            heartbeat_interval=heartbeat_interval,
+            options=options,
+            flush_timeout=flush_timeout,
+        )
+
+    def get_runs(
+        self,
+        tags: Any = None,
+        properties: Any = None,
+        include_children: bool = False,
+        *,
+        status: str | Iterable[str] | None = None,
+        filter: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[Run]:
+        """The experiment's runs, newest first, fetched a page at a time as you iterate.
+
+        `tags={"quality": "fantastic run"}`: that tag has that value;
+        `tags="worth another look"` (or a list of keys, or a None value): the tag
+        exists. `properties` the same. `status`: one status or several.
+        `filter`: the filter language (docs/filter-language).
+        """
+        return self.workspace.iter_runs(
+            experiment=self.name,
+            tags=tags,
+            properties=properties,
+            status=status,
+            filter=filter,
+            include_children=include_children,
+            page_size=page_size,
+        )
