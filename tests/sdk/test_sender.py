@@ -1,0 +1,239 @@
+"""Metric batching against a fake studio: columns, keys reused on retry, limits, spilling."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from runs.sdk import BadRequestError, Experiment, Run, StudioConnectionError
+from tests.sdk.conftest import quick_options, wait_for
+from tests.sdk.fake import DROP, LOSE
+
+
+@pytest.fixture
+def run(fake_ws) -> Run:
+    # Not owned: no heartbeats, so the fake only sees metric requests.
+    return Run(Experiment(workspace=fake_ws, name="exp"), "exp_1")
+
+
+def _ran(run: Run, **options) -> Run:
+    """The same run with other sender options."""
+    return Run(run.experiment, run.id, options=quick_options(**options))
+
+
+def test_points_go_as_columns_with_steps_per_metric(run, fake):
+    run.log("loss", 0.5)
+    run.log("loss", 0.25)
+    run.log("acc", 1)
+    run.log("loss", 0.125, step=10)
+    run.log("loss", 0.0625)
+    run.flush()
+
+    bodies = [b.json for b in fake.batches()]
+    series = {}
+    for body in bodies:
+        for s in body["series"]:
+            entry = series.setdefault(s["name"], {"values": [], "steps": [], "times": []})
+            for column in ("values", "steps", "times"):
+                entry[column] += s[column]
+    assert series["loss"]["values"] == [0.5, 0.25, 0.125, 0.0625]
+    assert series["loss"]["steps"] == [0, 1, 10, 11]
+    assert series["acc"] == {"values": [1.0], "steps": [0], "times": series["acc"]["times"]}
+    assert all(t > 1.7e9 for t in series["loss"]["times"])
+    assert all(b["key"] for b in bodies)
+    assert fake.points["exp_1"]["loss"] == [(0, 0.5), (1, 0.25), (10, 0.125), (11, 0.0625)]
+
+
+def test_nan_and_infinity_are_sent_as_json_literals(run, fake):
+    run.log("odd", float("nan"))
+    run.log("odd", float("inf"))
+    run.flush()
+    body = fake.batches()[0].body
+    assert b"NaN" in body
+    assert b"Infinity" in body
+    values = [v for _, v in fake.points["exp_1"]["odd"]]
+    assert math.isnan(values[0])
+    assert values[1] == math.inf
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "step", "error"),
+    [
+        ("", 1.0, None, ValueError),
+        ("   ", 1.0, None, ValueError),
+        ("a\nb", 1.0, None, ValueError),
+        ("x" * 256, 1.0, None, ValueError),
+        (3, 1.0, None, TypeError),
+        ("loss", "0.5", None, TypeError),
+        ("loss", None, None, TypeError),
+        ("loss", 1.0, 1.5, TypeError),
+        ("loss", 1.0, "3", TypeError),
+    ],
+)
+def test_bad_points_are_refused_in_the_callers_thread(run, fake, name, value, step, error):
+    with pytest.raises(error):
+        run.log(name, value, step=step)
+    run.flush()
+    assert fake.points == {}
+
+
+def test_log_list_and_log_row(run, fake):
+    run.log_list("curve", [3, 2, 1])
+    run.log_row("eval", acc=0.9, loss=0.3)
+    run.log_row("eval", acc=0.95, loss=0.2)
+    run.log_row("", top=1)
+    run.flush()
+    points = fake.points["exp_1"]
+    assert points["curve"] == [(0, 3.0), (1, 2.0), (2, 1.0)]
+    assert points["eval/acc"] == [(0, 0.9), (1, 0.95)]
+    assert points["eval/loss"] == [(0, 0.3), (1, 0.2)]
+    assert points["top"] == [(0, 1.0)]
+    with pytest.raises(ValueError, match="at least one column"):
+        run.log_row("eval")
+
+
+def test_a_batch_is_resent_with_the_same_key_after_server_errors(run, fake):
+    fake.script("POST", r"/metrics$", (503, {}), (500, {}), (429, {}), (408, {}))
+    for i in range(5):
+        run.log("loss", i)
+    run.flush()
+    sent = fake.batches()
+    assert len(sent) == 5
+    assert len({r.json["key"] for r in sent}) == 1
+    assert len({r.body for r in sent}) == 1
+    assert fake.points["exp_1"]["loss"] == [(i, float(i)) for i in range(5)]
+
+
+def test_a_lost_answer_is_resent_with_the_same_key_and_stored_once(run, fake):
+    fake.script("POST", r"/metrics$", LOSE, LOSE)
+    run.log("loss", 1.0)
+    run.log("loss", 2.0)
+    run.flush()
+    sent = fake.batches()
+    assert len(sent) == 3
+    assert len({r.json["key"] for r in sent}) == 1
+    assert fake.points["exp_1"]["loss"] == [(0, 1.0), (1, 2.0)]
+
+
+def test_a_dropped_connection_is_retried(run, fake):
+    fake.script("POST", r"/metrics$", DROP)
+    run.log("loss", 1.0)
+    run.flush()
+    assert len(fake.batches()) == 2
+    assert fake.points["exp_1"]["loss"] == [(0, 1.0)]
+
+
+def test_each_batch_gets_its_own_key(run, fake):
+    run.log("a", 1)
+    run.flush()
+    run.log("a", 2)
+    run.flush()
+    keys = [r.json["key"] for r in fake.batches()]
+    assert len(keys) == 2
+    assert len(set(keys)) == 2
+
+
+def test_a_4xx_is_not_retried_and_flush_raises_it(run, fake):
+    fake.script(
+        "POST", r"/metrics$", (400, {"error": {"code": "BadRequest", "message": "bad column"}})
+    )
+    run.log("loss", 1.0)
+    with pytest.raises(BadRequestError, match="bad column") as raised:
+        run.flush()
+    assert raised.value.code == "BadRequest"
+    assert raised.value.status == 400
+    assert len(fake.batches()) == 1
+    # Later points still go.
+    run.log("loss", 2.0)
+    run.flush()
+    assert fake.points["exp_1"]["loss"] == [(1, 2.0)]
+
+
+def test_a_413_splits_the_batch_in_halves(run, fake):
+    fake.script("POST", r"/metrics$", (413, {"error": {"code": "PayloadTooLarge", "message": "x"}}))
+    for i in range(10):
+        run.log("loss", i)
+    run.flush()
+    sizes = [sum(len(s["values"]) for s in r.json["series"]) for r in fake.batches()]
+    assert sizes == [10, 5, 5]
+    assert fake.points["exp_1"]["loss"] == [(i, float(i)) for i in range(10)]
+
+
+def test_batches_stay_under_the_point_and_series_limits(run, fake):
+    run = _ran(run, batch_points=100, batch_series=3)
+    for i in range(250):
+        run.log("loss", i)
+    for n in range(7):
+        run.log(f"m{n}", n)
+    run.flush()
+    bodies = [r.json for r in fake.batches()]
+    assert all(sum(len(s["values"]) for s in b["series"]) <= 100 for b in bodies)
+    assert all(len(b["series"]) <= 3 for b in bodies)
+    assert fake.points["exp_1"]["loss"] == [(i, float(i)) for i in range(250)]
+    assert sorted(fake.points["exp_1"]) == ["loss"] + [f"m{n}" for n in range(7)]
+
+
+def test_reaching_flush_points_wakes_the_sender_before_the_interval(run, fake):
+    run = Run(
+        run.experiment,
+        run.id,
+        options=quick_options(flush_interval=3600, flush_points=10),
+    )
+    for i in range(25):
+        run.log("loss", i)
+    wait_for(lambda: len(fake.points.get("exp_1", {}).get("loss", [])) >= 20, what="a batch")
+
+
+def test_points_wait_in_memory_while_the_studio_is_away(run, fake, tmp_path):
+    fake.script("POST", r"/metrics$", *[(503, {})] * 5)
+    for i in range(100):
+        run.log("loss", i)
+    run.flush()
+    assert fake.points["exp_1"]["loss"] == [(i, float(i)) for i in range(100)]
+    assert list(tmp_path.iterdir()) == []  # nothing spilled under the bound
+
+
+def test_over_the_bound_points_spill_to_files_and_arrive_in_order_once(run, fake, tmp_path):
+    fake.script("POST", r"/metrics$", *[DROP] * 15)
+    run = _ran(
+        run,
+        spill_dir=str(tmp_path),
+        flush_points=10,
+        max_buffered_points=50,
+        spill_points=20,
+        batch_points=15,
+    )
+    for i in range(300):
+        run.log("loss", i)
+        if i == 150:
+            run.log("acc", 0.5)
+    spilled = [p for d in tmp_path.iterdir() for p in d.iterdir()]
+    assert spilled, "the buffer over its bound spills to files"
+    run._sender.close()
+    assert fake.points["exp_1"]["loss"] == [(i, float(i)) for i in range(300)]
+    assert fake.points["exp_1"]["acc"] == [(0, 0.5)]
+    assert list(tmp_path.iterdir()) == []  # spill files and their directory are gone
+
+
+def test_flush_with_a_timeout_raises_and_keeps_the_points(run, fake):
+    fake.script("POST", r"/metrics$", *[(503, {})] * 1000)
+    run.log("loss", 1.0)
+    with pytest.raises(StudioConnectionError, match="1 metric points not stored"):
+        run.flush(timeout=0.2)
+    with fake.lock:
+        fake.scripted.clear()
+    run.flush()
+    assert fake.points["exp_1"]["loss"] == [(0, 1.0)]
+
+
+def test_the_sender_thread_starts_on_first_point_and_stops_on_close(run, fake):
+    assert run._sender.thread is None
+    run.log("loss", 1.0)
+    assert run._sender.thread.is_alive()
+    run._sender.close()
+    assert not run._sender.thread.is_alive()
+    # Logging again after close starts it again.
+    run.log("loss", 2.0)
+    run.flush()
+    assert fake.points["exp_1"]["loss"] == [(0, 1.0), (1, 2.0)]
