@@ -29,6 +29,8 @@ MAX_KEY = 255
 MAX_ERROR_CODE = 100
 MAX_ERROR_MESSAGE = 10_000
 PAGE = 500
+# Statuses a run of a submitted script may still be in when the script starts.
+NOT_RUNNING_YET = frozenset({"NotStarted", "Queued", "Preparing", "Starting"})
 # Roots whose tree already got a KeyboardInterrupt: a cancel cascades to every child,
 # and the main thread must be interrupted once, not once per child.
 _interrupted_roots: set[str] = set()
@@ -506,8 +508,18 @@ class Run:
         ws = Workspace.from_config()
         document = ws._client.json("GET", ws._client.ws_path(f"/runs/{run_id}"))
         experiment = Experiment(workspace=ws, name=document["experiment"])
+        run = cls(experiment, run_id, document=document, owned=True, heartbeat=False)
+        if document["status"] in NOT_RUNNING_YET:
+            # The script is what runs: a queued (or preparing) run is Running from now on.
+            try:
+                run._remember(
+                    ws._client.json("POST", run._path("/status"), json_body={"status": "Running"})
+                )
+            except ConflictError:
+                # Moved meanwhile (by its executor, or cancelled): the studio's status stands.
+                run.get_details(log_files=False)
         # Its executor heartbeats and ends it; the script owns it for cancel().
-        return cls(experiment, run_id, document=document, owned=True, heartbeat=False)
+        return run
 
 
 def _quote(text: str) -> str:

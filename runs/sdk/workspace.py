@@ -19,7 +19,9 @@ class Workspace:
 
     `Workspace(url=, token=, name=)`, or `Workspace.from_config()`. `options`
     tunes how metric points are batched (see runs.sdk.sender.SenderOptions);
-    `timeout`, `retries` and `backoff` apply to every other request.
+    `heartbeat_interval` is how often the runs this process starts heartbeat
+    (and so how soon they notice a cancel); `timeout`, `retries` and `backoff`
+    apply to every other request.
     """
 
     def __init__(
@@ -29,6 +31,7 @@ class Workspace:
         name: str,
         *,
         options: SenderOptions | None = None,
+        heartbeat_interval: float = 1.0,
         timeout: float = 30.0,
         retries: int = 4,
         backoff: Backoff | None = None,
@@ -38,6 +41,9 @@ class Workspace:
                 raise ConfigError(f"Workspace needs a non-empty {label}")
         self.name = name
         self.options = options or SenderOptions()
+        if not heartbeat_interval > 0:
+            raise ConfigError(f"heartbeat_interval must be positive, not {heartbeat_interval!r}")
+        self.heartbeat_interval = heartbeat_interval
         self._client = Client(url, token, name, timeout=timeout, retries=retries, backoff=backoff)
 
     @classmethod
@@ -114,12 +120,13 @@ class Experiment:
         description: str | None = None,
         tags: dict[str, Any] | None = None,
         properties: dict[str, Any] | None = None,
-        heartbeat_interval: float = 1.0,
+        heartbeat_interval: float | None = None,
         options: SenderOptions | None = None,
         flush_timeout: float | None = None,
     ) -> Run:
         """A new Running run, owned by this process (it heartbeats every `heartbeat_interval`
-        seconds). `with exp.start_logging() as run:` completes it when the block ends.
+        seconds, by default the workspace's). `with exp.start_logging() as run:` completes
+        it when the block ends.
 
         `flush_timeout`: how long complete()/fail()/cancel()/flush() wait for the studio
         to take the buffered metric points (None: as long as it takes).
@@ -141,7 +148,7 @@ class Experiment:
             document["runId"],
             document=document,
             owned=True,
-            heartbeat_interval=heartbeat_interval,
+            heartbeat_interval=heartbeat_interval or self.workspace.heartbeat_interval,
             options=options,
             flush_timeout=flush_timeout,
         )
