@@ -391,6 +391,8 @@ class RunRow:
     values: dict[str, Any] = field(default_factory=dict)
     # (column, value) in column order, for the template.
     cells: list[tuple[Column, Any]] = field(default_factory=list)
+    # The row's cells as HTML, set by the view (runs.views.run_list.RowRenderer).
+    html: str = ""
 
     @property
     def active(self) -> bool:
