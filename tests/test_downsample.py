@@ -53,3 +53,65 @@ def test_nan_buckets_stay_visible_as_gaps():
 def test_too_small_a_budget_is_refused():
     with pytest.raises(ValueError, match="at least 4"):
         minmax([1] * 10, [1.0] * 10, max_points=3)
+
+
+def _reference_minmax(steps, values, max_points):
+    """The plain definition, a bucket at a time: what the fast minmax must equal."""
+    n = len(values)
+    if n <= max_points:
+        return list(steps), list(values)
+    buckets = (max_points - 2) // 2
+    out_s, out_v = [steps[0]], [values[0]]
+    for b in range(buckets):
+        lo = 1 + (b * (n - 2)) // buckets
+        hi = 1 + ((b + 1) * (n - 2)) // buckets
+        chunk = list(values[lo:hi])
+        finite = [v for v in chunk if not math.isnan(v)]
+        if not finite:
+            out_s.append(steps[lo])
+            out_v.append(math.nan)
+            continue
+        for i in sorted({lo + chunk.index(min(finite)), lo + chunk.index(max(finite))}):
+            out_s.append(steps[i])
+            out_v.append(values[i])
+    out_s.append(steps[-1])
+    out_v.append(values[-1])
+    return out_s, out_v
+
+
+@pytest.mark.parametrize(
+    "kind", ["gauss", "nan", "nan-every-7th", "only-nan", "inf", "few-levels", "constant"]
+)
+@pytest.mark.parametrize("container", ["list", "array", "memoryview"])
+def test_equals_the_plain_definition(kind, container):
+    from array import array
+
+    rng = random.Random(kind)
+    n = 7_919
+    values = [rng.gauss(0, 1) for _ in range(n)]
+    if kind == "nan":
+        for i in rng.sample(range(n), 200):
+            values[i] = math.nan
+    elif kind == "nan-every-7th":
+        values = [math.nan if i % 7 == 0 else v for i, v in enumerate(values)]
+    elif kind == "only-nan":
+        values = [math.nan] * n
+        values[n // 2] = 1.0
+    elif kind == "inf":
+        values = [
+            math.inf if i % 5 == 0 else -math.inf if i % 5 == 1 else v for i, v in enumerate(values)
+        ]
+    elif kind == "few-levels":
+        values = [float(rng.randint(0, 3)) for _ in range(n)]
+    elif kind == "constant":
+        values = [1.0] * n
+    steps = list(range(0, 3 * n, 3))
+    expected = _reference_minmax(steps, values, 300)
+    if container == "array":
+        steps, values = array("q", steps), array("d", values)
+    elif container == "memoryview":
+        steps = memoryview(array("q", steps).tobytes()).cast("q")
+        values = memoryview(array("d", values).tobytes()).cast("d")
+    got = minmax(steps, values, 300)
+    assert got[0] == expected[0]
+    assert [repr(v) for v in got[1]] == [repr(v) for v in expected[1]]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -248,8 +250,8 @@ def compare_series(
     for run_id, group in itertools.groupby(rows.iterator(chunk_size=500), key=lambda r: r[0]):
         parts = list(group)
         # One unpack of the joined bytes: the loops stay in C, not a Python loop per chunk.
-        steps = unpack("q", b"".join(p[1] for p in parts))
-        values = unpack("d", b"".join(p[2] for p in parts))
+        steps = _unpack_joined("q", [p[1] for p in parts])
+        values = _unpack_joined("d", [p[2] for p in parts])
         packed[run_id] = (steps, values)
     out = []
     for run in runs:
@@ -268,6 +270,14 @@ def compare_series(
             }
         )
     return out
+
+
+def _unpack_joined(typecode: str, blobs: list) -> memoryview | array:
+    """The items of packed chunks, read in place when this machine is little-endian too."""
+    data = b"".join(blobs)
+    if sys.byteorder == "little":
+        return memoryview(data).cast(typecode)
+    return unpack(typecode, data)
 
 
 def _in_range(steps, values, start: int | None, end: int | None) -> tuple[list, list]:

@@ -19,11 +19,14 @@ the message as text); non-members get 404 like everywhere in a workspace.
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
@@ -37,6 +40,7 @@ MIN_POINTS = 10
 MAX_POINTS = 10_000
 CHART_DIGITS = 7
 STEP_LIMIT = 2**63 - 1
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 
 class SeriesForm(forms.Form):
@@ -93,14 +97,21 @@ def _missing(workspace: str, missing: list[str]) -> JsonResponse:
 def _numbers(values: list[float]) -> str:
     """JSON array items for chart values: 7 significant digits, non-finite as null.
 
-    Formatting in C with one join is several times faster than rounding floats
-    and letting json.dumps write them again (a 10-run chart has 20,000 values).
+    One %-format call for the whole list runs its loop in C: several times faster than
+    rounding floats and letting json.dumps write them (a 10-run chart has 20,000 values).
     """
-    text = ",".join(map(f"%.{CHART_DIGITS}g".__mod__, values))
+    if not values:
+        return ""
+    text = (f"%.{CHART_DIGITS}g," * len(values)) % tuple(values)
+    text = text[:-1]
     # Only nan and inf contain an 'n' ('%g' writes exponents with 'e').
     if "n" in text:
         text = ",".join("null" if "n" in item else item for item in text.split(","))
     return text
+
+
+def _integers(steps: list[int]) -> str:
+    return (("%d," * len(steps)) % tuple(steps))[:-1] if steps else ""
 
 
 def encode_series(series: list[dict]) -> bytes:
@@ -111,15 +122,28 @@ def encode_series(series: list[dict]) -> bytes:
             {"runId": s["runId"], "displayName": s["displayName"]}, separators=(",", ":")
         )[:-1]
         parts.append(
-            f'{head},"total":{s["total"]},"steps":[{",".join(map(str, s["steps"]))}],'
+            f'{head},"total":{s["total"]},"steps":[{_integers(s["steps"])}],'
             f'"values":[{_numbers(s["values"])}]}}'
         )
     return ('{"runs":[' + ",".join(parts) + "]}").encode()
 
 
-# gzip: ten runs of 2,000 points are ~360 KB of JSON and ~150 KB compressed. The
-# response holds no secret (no CSRF token, no session data), so BREACH does not apply.
-@gzip_page
+def _gzipped(request: StudioRequest, response: HttpResponse) -> HttpResponse:
+    """The response gzipped at level 1 when the client accepts it.
+
+    Ten runs of 2,000 points are ~320 KB of JSON; level 1 makes them ~150 KB in
+    3 ms, where Django's gzip_page (level 6) takes ~20 ms for 4% fewer bytes. The
+    body holds no secret (no CSRF token, no session data), so BREACH does not apply.
+    """
+    patch_vary_headers(response, ("Accept-Encoding",))
+    if not ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
+        return response
+    response.content = gzip.compress(response.content, compresslevel=1, mtime=0)
+    response["Content-Encoding"] = "gzip"
+    response["Content-Length"] = str(len(response.content))
+    return response
+
+
 @login_required
 @require_GET
 def chart_series(request: StudioRequest, workspace: str) -> HttpResponse:
@@ -141,7 +165,7 @@ def chart_series(request: StudioRequest, workspace: str) -> HttpResponse:
     )
     response = HttpResponse(encode_series(series), content_type="application/json")
     response["Cache-Control"] = "private, no-cache"
-    return response
+    return _gzipped(request, response)
 
 
 @gzip_page
