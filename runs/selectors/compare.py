@@ -214,13 +214,23 @@ def compare_values(*, runs: list[Run]) -> list[dict]:
 class ChartFields:
     metrics: list[str]
     properties: list[str]
+    # The metric a line chart starts with: the longest series (most points over the runs).
+    longest: str = ""
 
 
-def compare_fields(*, values: list[dict]) -> ChartFields:
-    """Metric names and numeric property keys present on any of the runs, for chart pickers."""
+def compare_fields(*, runs: list[Run], values: list[dict]) -> ChartFields:
+    """Metric names and numeric property keys present on any of the runs, for chart pickers.
+
+    Uses the prefetched latest metrics of `compare_runs`: no queries.
+    """
     metrics = sorted({name for v in values for name in v["metrics"]}, key=str.lower)
     properties = sorted({key for v in values for key in v["properties"]}, key=str.lower)
-    return ChartFields(metrics=metrics, properties=properties)
+    points: dict[str, int] = {}
+    for run in runs:
+        for m in run.latest_metrics.all():
+            points[m.name] = points.get(m.name, 0) + m.count
+    longest = min(points, key=lambda name: (-points[name], name.lower(), name), default="")
+    return ChartFields(metrics=metrics, properties=properties, longest=longest)
 
 
 # -- metric series ----------------------------------------------------------------------

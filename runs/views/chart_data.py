@@ -27,7 +27,6 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from runs import downsample, selectors
@@ -168,7 +167,6 @@ def chart_series(request: StudioRequest, workspace: str) -> HttpResponse:
     return _gzipped(request, response)
 
 
-@gzip_page
 @login_required
 @require_GET
 def chart_values(request: StudioRequest, workspace: str) -> JsonResponse:
@@ -182,7 +180,7 @@ def chart_values(request: StudioRequest, workspace: str) -> JsonResponse:
         return _missing(ws.slug, found.missing)
     response = JsonResponse({"runs": selectors.compare_values(runs=found.runs)})
     response["Cache-Control"] = "private, no-cache"
-    return response
+    return _gzipped(request, response)
 
 
 @login_required

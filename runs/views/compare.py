@@ -146,7 +146,7 @@ def compare(request: StudioRequest, workspace: str) -> HttpResponse:
             return _text(400, _missing_message(ws, found.missing))
         return _csv_response(ws, found.runs, sections)
     values = selectors.compare_values(runs=found.runs)
-    fields = selectors.compare_fields(values=values)
+    fields = selectors.compare_fields(runs=found.runs, values=values)
     found_ids = [r.pk for r in found.runs]
     ctx.update(
         runs=found.runs,

@@ -168,7 +168,10 @@ def test_chart_pickers_list_metrics_and_numeric_properties(reader_client, worksp
     assert fields.metrics == ["acc", "loss", "val/loss"]
     # optimizer=adam is not a number: it cannot be an axis.
     assert fields.properties == ["lr"]
+    # The line chart starts with the longest series: loss has 4 points, the others 1.
+    assert fields.longest == "loss"
     body = response.content.decode()
+    assert '<option value="loss" selected>loss</option>' in body
     assert '<option value="val/loss">val/loss</option>' in body
     assert '<option value="properties.lr">lr</option>' in body
     assert 'value="properties.optimizer"' not in body
