@@ -95,10 +95,12 @@ class Heartbeater:
         except StudioError as exc:
             logger.info("run %s: heartbeat failed (%s); trying again", run.id, exc)
             return
-        if answer.get("cancelRequested") or answer.get("status") == "Canceled":
+        if answer.get("cancelRequested"):
             self.remove(run)
             run._cancel_requested()
         elif answer.get("status") in TERMINAL:
+            # Ended elsewhere: by this process (a cancel of an ancestor it owns), or in the
+            # studio after a cancel this process already acknowledged. Nothing to interrupt.
             logger.warning("run %s is %s: heartbeats stop", run.id, answer["status"])
             self.remove(run)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runs.sdk.errors import ConflictError, StudioConnectionError, StudioError
-from runs.sdk.heartbeat import heartbeater, interrupt_main
+from runs.sdk.heartbeat import TERMINAL, heartbeater, interrupt_main
 from runs.sdk.sender import MetricSender, SenderOptions
 
 if TYPE_CHECKING:
@@ -101,6 +101,9 @@ class Run:
         self._ended = False
         self._cancel_seen = False
         self._parent: Run | None = None
+        # Children this object created (owned like it): an own cancel() ends them quietly too.
+        self._children: list[Run] = []
+        self._creator: Run | None = None
         if heartbeat if heartbeat is not None else owned:
             heartbeater.add(self)
 
@@ -275,15 +278,53 @@ class Run:
         nothing executes it yet).
         """
         if self._owned:
+            family = self._owned_descendants()
+            # Quiet first: the studio cancels them with this run, and their heartbeats must
+            # not take that for someone else's cancel.
+            for run in family:
+                heartbeater.remove(run)
+                run._cancel_seen = True
+            for run in family:
+                run._close_sender()
             self._end("cancel", "Canceled", {"immediate": True})
+            for run in family:
+                run._ended = True
+                if run._doc is not None and run._doc.get("status") not in TERMINAL:
+                    run._doc["status"] = "Canceled"
         else:
             self._remember(self._client.json("POST", self._path("/cancel"), json_body={}))
+
+    def _owned_descendants(self) -> list[Run]:
+        """The children this process created from this run, theirs, and so on."""
+        out: list[Run] = []
+        todo = list(self._children)
+        while todo:
+            run = todo.pop()
+            out.append(run)
+            todo.extend(run._children)
+        return out
+
+    def _close_sender(self) -> None:
+        """Send what this run logged; a refusal or an absent studio is logged, not raised."""
+        try:
+            self._sender.close(self.flush_timeout)
+        except StudioError as exc:
+            logger.error("run %s: %s", self.id, exc)
 
     def on_cancel(self, callback: Callable[[Run], None] | None) -> None:
         """Call `callback(run)` (in a background thread) instead of interrupting the main thread
         when someone cancels this run; the run is then marked Canceled. None restores the
-        KeyboardInterrupt."""
+        KeyboardInterrupt. Children created from this run afterwards, or before, use the
+        callback of their nearest ancestor that has one."""
         self._on_cancel = callback
+
+    def _cancel_callback(self) -> Callable[[Run], None] | None:
+        run: Run | None = self
+        while run is not None:
+            if run._on_cancel is not None:
+                return run._on_cancel
+            run = run._creator
+        return None
 
     def _cancel_requested(self) -> None:
         """The heartbeat learnt of a cancel: callback or KeyboardInterrupt, then Canceled."""
@@ -291,9 +332,10 @@ class Run:
             return
         self._cancel_seen = True
         logger.warning("run %s: cancel requested; stopping", self.id)
-        if self._on_cancel is not None:
+        callback = self._cancel_callback()
+        if callback is not None:
             try:
-                self._on_cancel(self)
+                callback(self)
             except Exception:
                 logger.exception("run %s: the on_cancel callback failed", self.id)
         else:
@@ -401,7 +443,7 @@ class Run:
         return self._parent
 
     def _child(self, document: dict) -> Run:
-        return Run(
+        child = Run(
             self.experiment,
             document["runId"],
             document=document,
@@ -410,6 +452,9 @@ class Run:
             options=self._sender.options,
             flush_timeout=self.flush_timeout,
         )
+        child._creator = self
+        self._children.append(child)
+        return child
 
     def child_run(self, name: str | None = None) -> Run:
         """A new Running child run (id `<this id>_<n>`), owned by this process."""
