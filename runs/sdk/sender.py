@@ -38,6 +38,8 @@ from runs.sdk.http import RETRY_STATUSES, Backoff, Client
 logger = logging.getLogger("runs.sdk")
 
 JSON = {"Content-Type": "application/json"}
+# Seconds close() waits for the thread to end after the flush.
+STOP_WAIT = 1.0
 
 
 @dataclass
@@ -157,13 +159,17 @@ class MetricSender:
             )
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush, then stop the thread and remove the spill directory."""
+        """Flush, then stop the thread and remove the spill directory.
+
+        The thread ends once it finds the buffer empty; a training loop still logging
+        (a cancel's callback ran beside it) keeps it busy, so the wait for it is short.
+        """
         self.flush(timeout)
         self.stopping = True
         self.wake.set()
         thread = self.thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+            thread.join(STOP_WAIT if timeout is None else min(timeout, STOP_WAIT))
         if self.spill_path is not None and not self.segments:
             shutil.rmtree(self.spill_path, ignore_errors=True)
             self.spill_path = None
@@ -218,7 +224,8 @@ class MetricSender:
                 logger.exception("run %s: the metric sender failed; retrying", self.run_id)
                 self.wake.wait(self.options.backoff.cap)
                 continue
-            if self.stopping and not self.points and not self.segments and not self.loaded:
+            # _drain returned: it just found the buffer empty.
+            if self.stopping and not self.segments and not self.loaded:
                 return
 
     def _drain(self) -> None:
