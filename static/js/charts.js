@@ -421,7 +421,8 @@
     const known = rows.filter(function (r) { return r.value !== null; });
     if (!known.length) return message(el, "No run has a value of " + fieldLabel(spec.field).key + ".");
     const width = Math.max(el.clientWidth, 240);
-    const rowH = 22;
+    // Few runs get taller bars, so the chart does not sit in a corner of its card.
+    const rowH = Math.max(20, Math.min(34, Math.floor(240 / Math.max(1, rows.length))));
     const top = 8;
     const bottom = 26;
     const labelW = Math.min(200, Math.round(width * 0.32));
@@ -449,9 +450,10 @@
       }
       const x0 = x(0);
       const x1 = x(row.value);
+      const barH = Math.min(rowH - 8, 20);
       const bar = svgEl("rect", {
-        class: "chart-bar", x: Math.min(x0, x1), y: y + 4, width: Math.max(1, Math.abs(x1 - x0)),
-        height: rowH - 8, rx: 2, fill: row.colour,
+        class: "chart-bar", x: Math.min(x0, x1), y: y + (rowH - barH) / 2, width: Math.max(1, Math.abs(x1 - x0)),
+        height: barH, rx: 2, fill: row.colour,
       }, svg);
       text(svg, row.value >= 0 ? x1 + 4 : x1 - 4, y + rowH / 2 + 4, formatValue(row.value), {
         class: "chart-tick", "text-anchor": row.value >= 0 ? "start" : "end", fill: th.muted,
@@ -562,6 +564,8 @@
     const svg = newSvg(el, width, height, "Parallel coordinates of " + dims.join(", "));
     const tip = tooltip(el);
     const lines = svgEl("g", { class: "chart-lines" }, svg);
+    // Drawn after the axes (appended below), so the pointer reaches the lines over them.
+    const hits = svgEl("g", { class: "chart-hits" });
     runs.forEach(function (r) {
       let d = "";
       let pen = false;
@@ -573,7 +577,9 @@
       });
       if (!d) return;
       const path = svgEl("path", { class: "chart-pc-line", d: d, stroke: colourOf(r), fill: "none" }, lines);
-      path.addEventListener("mousemove", function (event) {
+      // A wide transparent twin takes the pointer: a 1.6 px line is hard to hit.
+      const hit = svgEl("path", { class: "chart-pc-hit", d: d, stroke: "transparent", fill: "none" }, hits);
+      hit.addEventListener("mousemove", function (event) {
         lines.classList.add("has-focus");
         path.classList.add("focused");
         const rows = [runName(r)];
@@ -581,7 +587,7 @@
         if (spec.color && dims.indexOf(spec.color) < 0) rows.push([fieldLabel(spec.color).key, formatValue(fieldValue(r, spec.color))]);
         tip.show(event, rows);
       });
-      path.addEventListener("mouseleave", function () {
+      hit.addEventListener("mouseleave", function () {
         lines.classList.remove("has-focus");
         path.classList.remove("focused");
         tip.hide();
@@ -607,6 +613,7 @@
       svgEl("title", {}, t).textContent = a.field;
       text(g, a.x, 28, label.kind, { class: "chart-tick", "text-anchor": anchor, fill: th.faint });
     });
+    svg.appendChild(hits);
     if (colourDomain) {
       const legend = document.createElement("div");
       legend.className = "chart-colour-legend";

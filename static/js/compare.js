@@ -202,6 +202,14 @@
       return { type: "parallel", dimensions: dims, color: colourBy.value, height: 340 };
     };
     const parallel = StudioCharts.render(document.getElementById("parallel-plot"), parallelSpec(), values);
+    // The axes menu closes on a click elsewhere or Escape, like a select.
+    const menu = dimsBox.closest("details");
+    document.addEventListener("click", function (event) {
+      if (menu.open && !menu.contains(event.target)) menu.open = false;
+    });
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { menu.open = false; menu.querySelector("summary").focus(); }
+    });
     dimsBox.addEventListener("change", function () {
       remember("dims", chosen().join(","));
       parallel.update(null, parallelSpec());

@@ -97,6 +97,16 @@ def test_value_charts_have_a_mark_per_run(logged_in_page, world):
     # A point's tooltip names its run.
     page.locator("#scatter-plot circle.chart-dot").first.hover()
     expect(page.locator("#scatter-plot .chart-tooltip")).to_contain_text("lr 0.1")
+    # So does a parallel-coordinates line, which stands out from the others.
+    page.locator("#parallel-plot").scroll_into_view_if_needed()
+    x, y = page.eval_on_selector_all(
+        "#parallel-plot path.chart-pc-hit",
+        "els => { const p = els[1]; const q = p.getPointAtLength(p.getTotalLength() / 3);"
+        " const m = p.getScreenCTM(); return [q.x * m.a + m.e, q.y * m.d + m.f]; }",
+    )
+    page.mouse.move(x, y)
+    expect(page.locator("#parallel-plot .chart-tooltip")).to_contain_text("lr 0.01")
+    expect(page.locator("#parallel-plot path.chart-pc-line.focused")).to_have_count(1)
 
 
 def test_only_differences_hides_equal_rows(logged_in_page, world):
