@@ -125,10 +125,11 @@ def write(directory: Path, *, url: str, workspace: str, token: str | None = None
     if token:
         data["token"] = token
     mode = 0o600 if token else 0o644
-    # Create with the final mode, so a token is never readable by others, even briefly.
+    # Create with the final mode, and set it before writing when the file existed, so a
+    # token is never readable by others, even briefly.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    os.fchmod(fd, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2)
         fh.write("\n")
-    os.chmod(path, mode)
     return path
