@@ -15,7 +15,10 @@
 //
 //   spec.type      data (the shapes of the studio's chart endpoints)
 //   "line"         /w/<ws>/charts/series.json: {runs: [{runId, displayName, steps, values}]}
-//                  spec: {metric, logY, smoothing (0..0.99, EMA), height}
+//                  spec: {metric, logY, smoothing (0..0.99, EMA), height,
+//                         onZoom(range|null): called with {min, max} steps when a range is
+//                         dragged (fetch it in detail, then update(data, {zoom: range})),
+//                         and with null on a double click while spec.zoom is set}
 //   "bar"          /w/<ws>/charts/values.json: {runs: [{runId, displayName, metrics, properties}]}
 //                  spec: {field: "metrics.acc"}
 //   "scatter"      values.json; spec: {x: "properties.lr", y: "metrics.acc", logX, logY, height}
@@ -357,7 +360,21 @@
       height: spec.height || 300,
       legend: { live: true },
       focus: { alpha: 0.35 },
-      cursor: { drag: { x: true, y: false }, points: { size: 7 }, focus: { prox: 24 } },
+      cursor: {
+        drag: { x: true, y: false },
+        points: { size: 7 },
+        focus: { prox: 24 },
+        bind: {
+          // Zoomed with data fetched for the range: a double click asks for the whole
+          // series again (uPlot alone would only fit the zoomed data).
+          dblclick: function (u, target, handler) {
+            return function (event) {
+              if (spec.zoom && spec.onZoom) spec.onZoom(null);
+              else handler(event);
+            };
+          },
+        },
+      },
       scales: { x: { time: false }, y: spec.logY ? { distr: 3, log: 10 } : {} },
       axes: [
         Object.assign({}, axis, { size: 30, values: function (u, ticks) { return formatTicks(ticks); } }),
@@ -365,6 +382,13 @@
       ],
       series: series,
       hooks: {
+        // A dragged range goes to spec.onZoom, which may fetch that range in detail.
+        setSelect: [function (u) {
+          if (!spec.onZoom || u.select.width < 2) return;
+          const min = u.posToVal(u.select.left, "x");
+          const max = u.posToVal(u.select.left + u.select.width, "x");
+          spec.onZoom({ min: Math.floor(min), max: Math.ceil(max) });
+        }],
         // With smoothing, the raw lines are drawn faintly under the smoothed ones.
         drawAxes: [function (u) {
           if (!(smoothing > 0)) return;
@@ -400,6 +424,10 @@
       const marker = row.querySelector(".u-marker");
       if (i > 0 && marker) marker.style.background = colours[i - 1];
     });
+    if (spec.zoom) {
+      message(el, "Steps " + spec.zoom.min + " to " + spec.zoom.max + ": double-click the chart for all steps.")
+        .classList.add("chart-note", "chart-zoom-note");
+    }
     if (hidden) {
       message(el, hidden + " value" + (hidden === 1 ? "" : "s") + " ≤ 0 left out on the log scale.")
         .classList.add("chart-note");

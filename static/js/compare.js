@@ -60,6 +60,8 @@
   let lineChart = null;
   let lineRequest = null;
 
+  let zoom = null;
+
   function lineSpec() {
     return {
       type: "line",
@@ -67,6 +69,10 @@
       logY: lineLog.checked,
       smoothing: Number(lineSmooth.value),
       height: 320,
+      zoom: zoom,
+      // A dragged range is fetched again: its points, downsampled, instead of the few
+      // the whole series left in it.
+      onZoom: function (range) { zoom = range; loadLine(); },
     };
   }
 
@@ -88,7 +94,8 @@
     updateDownloads(metric);
     // Two points a pixel column is all minmax downsampling can use; the server caps at 2,000 by default.
     const points = Math.min(2000, Math.max(200, Math.round(linePlot.clientWidth * 2)));
-    const url = root.dataset.seriesUrl + "?runs=" + runIds.join(",") + "&metric=" + encodeURIComponent(metric) + "&points=" + points;
+    let url = root.dataset.seriesUrl + "?runs=" + runIds.join(",") + "&metric=" + encodeURIComponent(metric) + "&points=" + points;
+    if (zoom) url += "&start=" + zoom.min + "&end=" + zoom.max;
     if (lineRequest) lineRequest.abort();
     lineRequest = new AbortController();
     linePlot.setAttribute("aria-busy", "true");
@@ -121,7 +128,11 @@
     const smooth = Number(state.smooth);
     if (smooth >= 0 && smooth < 1) lineSmooth.value = String(smooth);
     lineSmoothValue.textContent = lineSmooth.value;
-    lineMetric.addEventListener("change", function () { remember("metric", lineMetric.value); loadLine(); });
+    lineMetric.addEventListener("change", function () {
+      remember("metric", lineMetric.value);
+      zoom = null;
+      loadLine();
+    });
     lineLog.addEventListener("change", function () {
       remember("log", lineLog.checked);
       if (lineChart) lineChart.update(null, { logY: lineLog.checked });

@@ -138,3 +138,26 @@ def test_search_adds_a_run_to_the_comparison(logged_in_page, world):
     ]
     # The added run has no loss: it is in the legend without points.
     expect(page.locator("#line-plot .u-legend .u-series").nth(3)).to_contain_text("no points")
+
+
+def test_dragging_a_range_fetches_it_in_detail(logged_in_page, world):
+    page = logged_in_page(world["user"])
+    page.goto(compare_path(world, world["runs"]))
+    over = page.locator("#line-plot .u-over")
+    expect(over).to_be_visible()
+    box = over.bounding_box()
+    y = box["y"] + box["height"] / 2
+    with page.expect_response(lambda r: "series.json" in r.url and "start=" in r.url) as info:
+        page.mouse.move(box["x"] + box["width"] * 0.2, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.3, y, steps=5)
+        page.mouse.up()
+    zoomed = info.value.json()["runs"]
+    assert all(0 < s["total"] < 3000 for s in zoomed)
+    note = page.locator("#line-plot .chart-zoom-note")
+    expect(note).to_contain_text("double-click the chart for all steps")
+    expect(page.locator("#line-plot .u-legend .u-series")).to_have_count(4)
+    # A double click brings every step back.
+    with page.expect_response(lambda r: "series.json" in r.url and "start=" not in r.url):
+        page.locator("#line-plot .u-over").dblclick()
+    expect(note).to_have_count(0)
