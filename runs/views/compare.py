@@ -129,14 +129,18 @@ def compare(request: StudioRequest, workspace: str) -> HttpResponse:
     ws = selectors.workspace_for_member(request.user, workspace)
     form = CompareForm(request.GET)
     ctx = {"workspace": ws, "form": form, "max_runs": MAX_COMPARE_RUNS}
+    searching = request.htmx and request.htmx.target == "compare-search-results"
     if not form.is_valid():
         if request.GET.get("format") == "csv" and "format" not in form.errors:
             return _text(400, "\n".join(form_message(form)))
         ctx.update(errors=form_message(form), runs=[], ids=[])
-        return render(request, TEMPLATE, ctx, status=400)
+        template = TEMPLATE
+        if searching:
+            template = "runs/includes/_compare_picker.html#compare-search-results"
+        return render(request, template, ctx, status=400)
     ids = form.cleaned_data["runs"]
     text = form.cleaned_data["q"]
-    if request.htmx and request.htmx.target == "compare-search-results":
+    if searching:
         ctx.update(_search(ws, ids, text))
         return render(request, "runs/includes/_compare_picker.html#compare-search-results", ctx)
     found = selectors.compare_runs(workspace=ws, ids=ids)

@@ -362,6 +362,15 @@ def test_search_without_javascript_renders_the_whole_page(reader_client, workspa
     assert "No other runs of team match “nothing-like-this”." in body
 
 
+def test_a_bad_search_answers_in_the_results_region(reader_client, workspace):
+    url = reverse("runs:compare", args=[workspace.slug]) + "?q=a%01b"
+    response = reader_client.get(url, headers=HTMX_SEARCH)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert body.strip().startswith('<div id="compare-search-results"')
+    assert "q: the search text contains a control character" in body
+
+
 def test_a_full_comparison_offers_no_add_links(reader_client, workspace, experiment):
     runs = RunFactory.create_batch(MAX_COMPARE_RUNS, experiment=experiment)
     extra = RunFactory(experiment=experiment, display_name="one too many")
