@@ -136,7 +136,9 @@ class MetricSender:
         """Points logged but not acknowledged yet (approximate while points are logged)."""
         waiting = sum(len(b.items) for b in list(self.outbox) if isinstance(b, Batch))
         spilled = sum(s[1] for s in list(self.segments) if isinstance(s, tuple))
-        return len(self.points) + len(self.loaded) + spilled + waiting
+        # Flush markers wait among the points: they are not points.
+        buffered = sum(1 for p in list(self.points) if p.__class__ is not Marker)
+        return buffered + len(self.loaded) + spilled + waiting
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every point logged before this call is stored (or refused: raised)."""
