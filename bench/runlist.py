@@ -70,7 +70,16 @@ def seed(total: int, rng: random.Random) -> None:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from runs.models import Experiment, LatestMetric, Membership, Role, Run, Tag, Workspace
+    from runs.models import (
+        Experiment,
+        LatestMetric,
+        Membership,
+        Role,
+        Run,
+        Tag,
+        Workspace,
+        run_search_text,
+    )
 
     if Workspace.objects.filter(slug="bench").exists():
         print(f"reusing {Run.objects.count():,} runs")
@@ -99,6 +108,11 @@ def seed(total: int, rng: random.Random) -> None:
         ended = None
         if status in ("Completed", "Failed", "Canceled"):
             ended = begun + timedelta(seconds=rng.randint(30, 20000))
+        display_name = f"{rng.choice(TAG_VALUES['model'])} run {n}"
+        submitter = rng.choice(users)
+        target = rng.choice(["local", "gpu-cluster"])
+        description = "Sweep over the learning rate." if n % 7 == 0 else ""
+        run_tags = {key: rng.choice(values) for key, values in TAG_VALUES.items()}
         runs.append(
             Run(
                 id=run_id,
@@ -106,18 +120,26 @@ def seed(total: int, rng: random.Random) -> None:
                 experiment=exp,
                 parent_id=parent_id,
                 root_id=root_id,
-                display_name=f"{rng.choice(TAG_VALUES['model'])} run {n}",
+                display_name=display_name,
                 status=status,
-                submitted_by=rng.choice(users),
-                compute_target=rng.choice(["local", "gpu-cluster"]),
+                submitted_by=submitter,
+                compute_target=target,
                 created=created,
                 started=begun,
                 ended=ended,
-                description="Sweep over the learning rate." if n % 7 == 0 else "",
+                description=description,
+                search_text=run_search_text(
+                    run_id=run_id,
+                    display_name=display_name,
+                    description=description,
+                    experiment=exp.name,
+                    submitter=submitter.username,
+                    tags=dict(sorted(run_tags.items())),
+                ),
             )
         )
-        for key, values in TAG_VALUES.items():
-            tags.append(Tag(run_id=run_id, key=key, value=rng.choice(values)))
+        for key, value in run_tags.items():
+            tags.append(Tag(run_id=run_id, key=key, value=value))
         stamp = ended or created
         for m in range(3):
             metrics.append(

@@ -116,6 +116,9 @@ class Run(models.Model):
     # Submitted runs: what to execute.
     script = models.CharField(max_length=500, blank=True)
     arguments = models.JSONField(default=list, blank=True)
+    # What the run list's free text searches, lowercased (run_search_text): written by
+    # the services that change its parts (runs.services.runs_refresh_search_text).
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -130,6 +133,11 @@ class Run(models.Model):
             models.Index(fields=["workspace", "status"], name="run_workspace_status"),
             models.Index(fields=["parent", "-created"], name="run_parent_created"),
             models.Index(fields=["status", "heartbeat"], name="run_status_heartbeat"),
+            # Runs looked up by id from another index (a tag's, a metric's): scope and tree
+            # without reading the row, for counting matching trees.
+            models.Index(
+                fields=["id", "workspace", "experiment", "parent", "root"], name="run_id_tree"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +168,28 @@ class Run(models.Model):
         if not self.error_code and not self.error_message:
             return None
         return {"code": self.error_code, "message": self.error_message}
+
+
+# How much of a description the free text sees.
+SEARCH_DESCRIPTION_CHARS = 4000
+
+
+def run_search_text(
+    *,
+    run_id: str,
+    display_name: str,
+    description: str,
+    experiment: str,
+    submitter: str | None,
+    tags: dict[str, str | None],
+) -> str:
+    """The lowercased text the run list's free text matches: one part a line, so a
+    search word (which never holds a space) cannot span two parts."""
+    parts = [run_id, display_name, description[:SEARCH_DESCRIPTION_CHARS], experiment]
+    parts.append(submitter or "")
+    for key, value in tags.items():
+        parts += [key, value or ""]
+    return "\n".join(p for p in parts if p).lower()
 
 
 class Tag(models.Model):

@@ -3,7 +3,8 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from runs.models import Experiment, Membership, Property, Role, Run, Tag, Workspace
+from runs.models import Experiment, Membership, Property, Role, Run, Tag, Workspace, run_search_text
+from runs.services.search import runs_refresh_search_text
 from runs.status import Status
 
 
@@ -59,15 +60,33 @@ class RunFactory(factory.django.DjangoModelFactory):
     root_id = factory.LazyAttribute(lambda r: r.parent.root_id if r.parent else r.id)
     status = Status.RUNNING
     display_name = factory.Sequence(lambda n: f"run {n}")
+    # As the services write it (tags join it through TagFactory).
+    search_text = factory.LazyAttribute(
+        lambda r: run_search_text(
+            run_id=r.id,
+            display_name=r.display_name,
+            description=getattr(r, "description", ""),
+            experiment=r.experiment.name,
+            submitter=getattr(getattr(r, "submitted_by", None), "username", None),
+            tags={},
+        )
+    )
 
 
 class TagFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Tag
+        skip_postgeneration_save = True
 
     run = factory.SubFactory(RunFactory)
     key = factory.Sequence(lambda n: f"tag{n}")
     value = "v"
+
+    @factory.post_generation
+    def search_text(tag, create, extracted, **kwargs):
+        """The run's free text sees its tags, as after run_set_tags."""
+        if create:
+            runs_refresh_search_text(run_ids=[tag.run_id])
 
 
 class PropertyFactory(factory.django.DjangoModelFactory):

@@ -14,6 +14,7 @@ from runs.services.runs import (
     run_update,
     runs_fail_stale,
 )
+from runs.services.search import runs_refresh_search_text
 from runs.services.tags import run_set_tags
 from runs.services.tokens import token_authenticate, token_create, token_revoke
 from runs.services.workspaces import (
@@ -46,6 +47,7 @@ __all__ = [
     "run_set_tags",
     "run_update",
     "runs_fail_stale",
+    "runs_refresh_search_text",
     "token_authenticate",
     "token_create",
     "token_revoke",

@@ -13,8 +13,9 @@ from django.utils import timezone
 from runs import status
 from runs.exceptions import ValidationFailed
 from runs.markdown import MAX_DESCRIPTION_CHARS, render_description
-from runs.models import Experiment, Run, RunEvent, Workspace
+from runs.models import Experiment, Run, RunEvent, Workspace, run_search_text
 from runs.services.properties import run_add_properties
+from runs.services.search import runs_refresh_search_text
 from runs.services.tags import run_set_tags
 from runs.status import EXECUTING, TERMINAL, Status
 
@@ -81,12 +82,13 @@ def run_create(
         )
     run_id = _new_run_id(experiment)
     description = _check_description(description)
+    display_name = _check_display_name(display_name)
     run = Run.objects.create(
         id=run_id,
         workspace_id=experiment.workspace_id,
         experiment=experiment,
         root_id=run_id,
-        display_name=_check_display_name(display_name),
+        display_name=display_name,
         status=run_status,
         submitted_by=user,
         compute_target=(compute_target or "local")[:100],
@@ -94,6 +96,15 @@ def run_create(
         description_html=_description_html(description, experiment.workspace_id),
         script=script,
         arguments=arguments or [],
+        # Tags join it when run_set_tags stores them.
+        search_text=run_search_text(
+            run_id=run_id,
+            display_name=display_name,
+            description=description,
+            experiment=experiment.name,
+            submitter=user.username if user is not None else None,
+            tags={},
+        ),
         **_initial_times(run_status),
     )
     if tags:
@@ -135,6 +146,8 @@ def run_create_children(
     last = Run.objects.values_list("child_counter", flat=True).get(pk=parent.pk)
     parent.child_counter = last
     times = _initial_times(run_status)
+    names = [_check_display_name(n) for n in display_names] if display_names else [""] * count
+    experiment_name = parent.experiment.name
     children = [
         Run(
             id=f"{parent.id}_{n}",
@@ -142,10 +155,18 @@ def run_create_children(
             experiment_id=parent.experiment_id,
             parent=parent,
             root_id=parent.root_id,
-            display_name=_check_display_name(display_names[i]) if display_names else "",
+            display_name=names[i],
             status=run_status,
             submitted_by=user,
             compute_target=parent.compute_target,
+            search_text=run_search_text(
+                run_id=f"{parent.id}_{n}",
+                display_name=names[i],
+                description="",
+                experiment=experiment_name,
+                submitter=user.username if user is not None else None,
+                tags={},
+            ),
             **times,
         )
         for i, n in enumerate(range(last - count + 1, last + 1))
@@ -249,6 +270,7 @@ def run_update(
             fields += ["description", "description_html"]
     if fields:
         run.save(update_fields=fields)
+        runs_refresh_search_text(run_ids=[run.pk])
         RunEvent.objects.bulk_create(
             RunEvent(run=run, actor=actor, kind=kind, field=kind, old=old, new=new)
             for kind, old, new in events

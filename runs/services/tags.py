@@ -6,6 +6,7 @@ from django.db import transaction
 
 from runs.exceptions import ValidationFailed
 from runs.models import Run, RunEvent, Tag
+from runs.services.search import runs_refresh_search_text
 
 MAX_KEY = 255
 MAX_VALUE = 1000
@@ -94,4 +95,6 @@ def run_set_tags(
     current.update(clean)
     for k in gone:
         current.pop(k)
+    if new or changed or gone:
+        runs_refresh_search_text(run_ids=[run.pk], tags=current)
     return dict(sorted(current.items()))
