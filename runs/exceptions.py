@@ -48,3 +48,17 @@ class PayloadTooLarge(StudioError):
 class NotFound(StudioError):
     code = "NotFound"
     http_status = 404
+
+
+class Forbidden(StudioError):
+    """A member whose role or ownership does not allow the change (a reader, another's view)."""
+
+    code = "Forbidden"
+    http_status = 403
+
+
+class Conflict(StudioError):
+    """A change that clashes with the current state (an edit based on an old version)."""
+
+    code = "Conflict"
+    http_status = 409

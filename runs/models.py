@@ -38,6 +38,11 @@ class Workspace(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces"
     )
+    # The shared view owners pinned: what "All runs" without parameters shows a member
+    # who has no view of their own yet. Read with the membership (no query of its own).
+    default_view = models.ForeignKey(
+        "SavedView", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["slug"]
@@ -376,3 +381,95 @@ class ApiToken(models.Model):
 
 
 ACTIVE_RUN = ~Q(status__in=TERMINAL)
+
+
+VIEW_NAME_MAX = 100
+
+
+class SavedView(models.Model):
+    """A named run-list state (its query parameters, normalised) and its charts.
+
+    `private` views are their owner's alone; `workspace` views every member can
+    open. Deleting keeps the row as a tombstone (`deleted_at`), so an old link can
+    say the view was deleted; every save keeps a SavedViewVersion.
+    """
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private"
+        WORKSPACE = "workspace"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="saved_views")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=VIEW_NAME_MAX)
+    visibility = models.CharField(
+        max_length=20, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    # runs.services.saved_views.normalise_state: {param: text or sorted list}, no defaults.
+    state = models.JSONField(default=dict, blank=True)
+    # runs.services.saved_views.normalise_charts: [{"type": ..., ...}].
+    charts = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            # A name is one owner's once per workspace; deleted views free theirs.
+            models.UniqueConstraint(
+                fields=["workspace", "owner", "name"],
+                condition=Q(deleted_at__isnull=True),
+                name="saved_view_unique_name",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["workspace", "visibility", "name"], name="saved_view_ws_visibility"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_shared(self) -> bool:
+        return self.visibility == self.Visibility.WORKSPACE
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class SavedViewVersion(models.Model):
+    """A view as one save left it: its history, and what a restore brings back."""
+
+    view = models.ForeignKey(SavedView, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=VIEW_NAME_MAX)
+    visibility = models.CharField(max_length=20, choices=SavedView.Visibility.choices)
+    state = models.JSONField(default=dict, blank=True)
+    charts = models.JSONField(default=list, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # What the save was: "created", "saved", "renamed", "restored version 3", ...
+    note = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["view", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["view", "version"], name="saved_view_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.view_id} v{self.version}"
