@@ -15,12 +15,13 @@ children summary, the column chooser names.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
+from django.db import connections
 from django.db.models import (
     BooleanField,
     Count,
@@ -36,7 +37,7 @@ from django.db.models import (
     Value,
     Window,
 )
-from django.db.models.functions import Coalesce, Concat, Now
+from django.db.models.functions import Coalesce, Concat, Now, Substr
 
 from runs.markdown import first_line
 from runs.models import Experiment, LatestMetric, Property, Run, Tag, Workspace
@@ -44,8 +45,14 @@ from runs.status import TERMINAL, Status
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
+# Matching trees are counted exactly up to this many (further when a page past it is
+# asked for); beyond, the list says "5,000+": an exact count would read every match.
+COUNT_CAP = 5_000
+# Up to this many matching trees, the page is sorted from their ids; more are met in
+# sort order instead (each root tested until the page is full).
+FEW_MATCHES = 1000
 MAX_CHILDREN_SHOWN = 200
-CHOOSER_RECENT_RUNS = 2000
+CHOOSER_RECENT_RUNS = 500
 CHOOSER_CAP = 200
 
 # Column key -> header. `id` (the run link) is always the first column.
@@ -95,6 +102,8 @@ SORT_FIELDS = {
 }
 NULLABLE_SORTS = {"submitter", "started", "ended", "duration"}
 DEFAULT_SORT = "-created"
+# Sorts before every run's created time (a stand-in where it does not matter).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The ordering every list ends with, so pages never shuffle.
 TIEBREAK = (F("created").desc(), F("id").desc())
 
@@ -255,21 +264,18 @@ def sort_is_valid(key: str) -> bool:
 
 
 def _text_q(text: str) -> Q:
-    """Every word appears in the id, name, description, experiment, submitter, status or tags."""
+    """Every word appears in the id, name, description, experiment, submitter, status or tags.
+
+    One LIKE over Run.search_text (lowercased; a trigram index serves it on
+    PostgreSQL), or the statuses whose name holds the word (an indexed IN).
+    """
     cond = Q()
     for word in text.split()[:10]:
-        tag_hit = Tag.objects.filter(run=OuterRef("pk")).filter(
-            Q(key__icontains=word) | Q(value__icontains=word)
-        )
-        cond &= (
-            Q(id__icontains=word)
-            | Q(display_name__icontains=word)
-            | Q(description__icontains=word)
-            | Q(experiment__name__icontains=word)
-            | Q(submitted_by__username__icontains=word)
-            | Q(status__icontains=word)
-            | Q(Exists(tag_hit))
-        )
+        hit = Q(search_text__contains=word.lower())
+        statuses = [s for s in Status.values if word.lower() in s.lower()]
+        if statuses:
+            hit |= Q(status__in=statuses)
+        cond &= hit
     return cond
 
 
@@ -281,15 +287,51 @@ def _tag_q(spec: str) -> Q:
     return Q(Exists(hit))
 
 
-def match_q(params: RunListParams) -> Q:
-    """What a run must satisfy to match the list's conditions (empty Q: everything)."""
-    cond = Q()
-    if params.q:
-        cond &= _text_q(params.q)
-    if params.filter_node is not None:
-        from runs import query
+def _tag_join_q(spec: str) -> Q:
+    key, sep, value = spec.partition(":")
+    return Q(tags__key=key, tags__value=value) if sep else Q(tags__key=key)
 
-        cond &= query.to_q(params.filter_node)
+
+# Relation of Run and its key column, for conditions that join it (_join_leaf_q).
+_JOINS = {
+    "tag": ("tags", "key"),
+    "property": ("properties", "key"),
+    "metric": ("latest_metrics", "name"),
+}
+
+
+def _join_leaf_q(node: Any) -> Q | None:
+    """A positive tag, property or metric condition as a join on its index, else None.
+
+    The same runs as runs.query's EXISTS form: a run has at most one row per tag
+    key, property key or metric name, so the join never repeats a run. Used to
+    find every match (the count), from the (key, value, run) or (name, value)
+    index instead of testing each run.
+    """
+    from runs import query
+
+    field = getattr(node, "field", None)
+    if field is None or field.kind == "field" or field.children:
+        return None
+    relation, key_column = _JOINS[field.kind]
+    key = {f"{relation}__{key_column}": field.name}
+    number = float if field.kind == "metric" else str
+    if isinstance(node, query.Exists):
+        return None if node.negated else Q(**key)
+    if isinstance(node, query.In):
+        if node.negated:
+            return None
+        return Q(**key, **{f"{relation}__value__in": [number(v) for v in node.values]})
+    if isinstance(node, query.Compare):
+        suffix = {"=": "", "<": "__lt", "<=": "__lte", ">": "__gt", ">=": "__gte"}.get(node.op)
+        if suffix is None or (suffix and field.kind != "metric"):
+            return None
+        return Q(**key, **{f"{relation}__value{suffix}": number(node.value)})
+    return None
+
+
+def _field_q(params: RunListParams) -> Q:
+    cond = Q()
     if params.statuses:
         cond &= Q(status__in=params.statuses)
     if params.experiments:
@@ -298,13 +340,57 @@ def match_q(params: RunListParams) -> Q:
         cond &= Q(compute_target__in=params.targets)
     if params.submitters:
         cond &= Q(submitted_by__username__in=params.submitters)
-    for spec in params.tags:
-        cond &= _tag_q(spec)
     if params.created_after:
         cond &= Q(created__gte=params.created_after)
     if params.created_before:
         cond &= Q(created__lt=params.created_before)
     return cond
+
+
+def match_q(params: RunListParams) -> Q:
+    """What a run must satisfy to match the list's conditions (empty Q: everything).
+
+    Tags, properties and metrics are EXISTS subqueries: cheap for testing the
+    runs met in sort order (a page). match_filters finds every match instead.
+    """
+    cond = _field_q(params)
+    if params.q:
+        cond &= _text_q(params.q)
+    if params.filter_node is not None:
+        from runs import query
+
+        cond &= query.to_q(params.filter_node)
+    for spec in params.tags:
+        cond &= _tag_q(spec)
+    return cond
+
+
+def match_filters(params: RunListParams) -> list[Q]:
+    """match_q as filters to apply one after the other (`qs.filter(a).filter(b)...`),
+    for finding every match: the top level's positive tag, property and metric
+    conditions are joins on their indexes (a join each), the rest is as in match_q."""
+    from runs import query
+
+    rest, joins = _field_q(params), []
+    if params.q:
+        rest &= _text_q(params.q)
+    if params.filter_node is not None:
+        node = params.filter_node
+        for item in node.items if isinstance(node, query.And) else (node,):
+            join = _join_leaf_q(item)
+            if join is None:
+                rest &= query.to_q(item)
+            else:
+                joins.append(join)
+    joins += [_tag_join_q(spec) for spec in params.tags]
+    return [rest, *joins]
+
+
+def root_match_q(params: RunListParams) -> Q:
+    """A top-level run is listed when it matches or one of its descendants does."""
+    cond = match_q(params)
+    below = Run.objects.filter(root_id=OuterRef("pk"), parent__isnull=False).filter(cond)
+    return cond | Q(Exists(below))
 
 
 # --- ordering ------------------------------------------------------------------------
@@ -355,10 +441,7 @@ def run_list(
         scope = scope.filter(experiment=experiment)
     roots = scope.filter(parent__isnull=True)
     if params.filtering:
-        cond = match_q(params)
-        # Roots decide on their own row; only the (few) children need the subquery.
-        matching_children = scope.filter(parent__isnull=False).filter(cond).values("root_id")
-        roots = roots.filter(cond | Q(pk__in=matching_children))
+        roots = roots.filter(root_match_q(params))
     return order_by(roots, params.sort)
 
 
@@ -378,6 +461,16 @@ class ChildSummary:
         return f"{self.total} {word}: {parts}"
 
 
+class TagValue(NamedTuple):
+    """A tag as the list draws it (a key-only tag has the value None)."""
+
+    key: str
+    value: str | None
+
+    def __str__(self) -> str:
+        return self.key if self.value is None else f"{self.key}={self.value}"
+
+
 @dataclass
 class RunRow:
     run: Run
@@ -387,7 +480,7 @@ class RunRow:
     summary: ChildSummary | None = None
     # The row's children follow it in the list (revealed by a condition).
     expanded: bool = False
-    tags: list[Tag] = field(default_factory=list)
+    tags: list[TagValue] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     # (column, value) in column order, for the template.
     cells: list[tuple[Column, Any]] = field(default_factory=list)
@@ -404,7 +497,8 @@ class RunRow:
 
     @property
     def description_line(self) -> str:
-        return first_line(self.run.description, limit=100)
+        head = getattr(self.run, "description_head", None)
+        return first_line(self.run.description if head is None else head, limit=100)
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -441,6 +535,9 @@ class RunPage:
     number: int
     per_page: int
     count: int
+    # False when `count` is a lower bound: more trees match than were counted
+    # (COUNT_CAP, or as far as the page asked for); the page shows "10,000+".
+    count_exact: bool = True
 
     @property
     def num_pages(self) -> int:
@@ -452,7 +549,7 @@ class RunPage:
 
     @property
     def has_next(self) -> bool:
-        return self.number < self.num_pages
+        return self.number < self.num_pages or not self.count_exact
 
     @property
     def start_index(self) -> int:
@@ -467,48 +564,161 @@ class RunPage:
         return [r.run.id for r in self.rows if r.active]
 
 
-def _page_ids(
-    roots: QuerySet[Run], params: RunListParams, number: int
-) -> tuple[list[str], int | None]:
-    offset = (number - 1) * params.per_page
-    if params.filtering:
-        # A condition means scanning anyway: count in the same pass.
-        rows = list(
-            roots.annotate(total=Window(Count("pk"))).values_list("pk", "total")[
-                offset : offset + params.per_page
-            ]
+def _last_page(count: int, per_page: int) -> int:
+    return max(1, -(-count // per_page))
+
+
+def _matching_roots(
+    scope: QuerySet[Run], params: RunListParams, number: int
+) -> tuple[list[str] | None, int, bool]:
+    """(the matching trees' root ids when at most FEW_MATCHES, else None; how many; exact?)
+
+    One query, driven by the conditions' indexes: the distinct roots of the
+    matching runs, counted up to COUNT_CAP (or to the page asked for, if further),
+    with the first FEW_MATCHES of them.
+    """
+    limit = max(COUNT_CAP, number * params.per_page) + 1
+    matching = scope
+    for cond in match_filters(params):
+        matching = matching.filter(cond)
+    roots_of = matching.order_by().values("root_id").distinct()[:limit]
+    sql, sql_params = roots_of.query.sql_with_params()
+    # The roots once (a CTE used twice is materialised), counted and the first few.
+    with connections[roots_of.db].cursor() as cursor:
+        cursor.execute(
+            f"WITH m AS ({sql}) "  # noqa: S608 - Django's SQL, parameters apart
+            "SELECT root_id, (SELECT COUNT(*) FROM m) FROM m LIMIT %s",
+            [*sql_params, FEW_MATCHES + 1],
         )
-        return [pk for pk, _ in rows], (rows[0][1] if rows else None)
-    ids = list(roots.values_list("pk", flat=True)[offset : offset + params.per_page])
-    return ids, None
+        rows = cursor.fetchall()
+    total = rows[0][1] if rows else 0
+    found = [r[0] for r in rows] if len(rows) <= FEW_MATCHES else None
+    if total >= limit:
+        return found, limit - 1, False
+    return found, total, True
+
+
+def _sorted_ids(
+    qs: QuerySet[Run], sort: str, number: int, per_page: int, *, many: bool
+) -> list[str]:
+    """The ids of page `number` of `qs` in the list's order; `many`: too many runs to sort
+    them all for a metric (more than FEW_MATCHES), so walk the metric's index instead."""
+    offset = (number - 1) * per_page
+    prefix, _, name = sort.lstrip("-").partition(".")
+    if many and prefix == "metrics" and name:
+        return _metric_sorted_ids(qs, name, sort.startswith("-"), offset, per_page)
+    return list(order_by(qs, sort).values_list("pk", flat=True)[offset : offset + per_page])
+
+
+def _metric_sorted_ids(
+    qs: QuerySet[Run], name: str, desc: bool, offset: int, limit: int
+) -> list[str]:
+    """A page sorted by a metric, walking the (name, value) index.
+
+    The database walks the metric's values in order and tests each run (so it
+    stops once the page is full); runs with equal values are put newest first,
+    then by id, here: those fetched plus every run tied with the page's last
+    value. Runs without a value follow, newest first (nulls last either way,
+    as order_by sorts).
+    """
+    in_list = Exists(qs.filter(pk=OuterRef("run_id")))
+    valued = LatestMetric.objects.filter(name=name, value__isnull=False).filter(in_list)
+    rows: list[tuple] = list(
+        valued.order_by("-value" if desc else "value").values_list("run_id", "value")[
+            : offset + limit + 1
+        ]
+    )
+    exhausted = len(rows) <= offset + limit
+    seen = Counter(value for _, value in rows)
+    tied = {value for value, n in seen.items() if n > 1}
+    if not exhausted and rows[offset + limit][1] == rows[offset + limit - 1][1]:
+        tied.add(rows[offset + limit - 1][1])
+    if tied:
+        # Equal values need their runs' created time; the edge's group may go on.
+        group = qs.filter(latest_metrics__name=name, latest_metrics__value__in=tied)
+        rows = [(pk, value, EPOCH) for pk, value in rows if value not in tied]
+        rows += group.order_by().values_list("pk", "latest_metrics__value", "created")
+        rows.sort(key=lambda r: (r[2], r[0]), reverse=True)
+    rows.sort(key=lambda r: r[1], reverse=desc)  # stable: ties stay newest first
+    ids = [r[0] for r in rows[offset : offset + limit]]
+    if exhausted and len(ids) < limit:
+        has_value = LatestMetric.objects.filter(run=OuterRef("pk"), name=name, value__isnull=False)
+        lacking = order_by(qs.exclude(Exists(has_value)), DEFAULT_SORT)
+        start = max(0, offset - len(rows))
+        ids += lacking.values_list("pk", flat=True)[start : start + limit - len(ids)]
+    return ids
 
 
 def run_list_page(
     *, workspace: Workspace, params: RunListParams, experiment: Experiment | None = None
 ) -> RunPage:
-    """The page `params.page` of the list (the last page when it is past the end)."""
-    roots = run_list(workspace=workspace, params=params, experiment=experiment)
-    number = params.page
-    count = None if params.filtering else roots.count()
-    if count is not None:
-        number = min(number, max(1, -(-count // params.per_page)))
-    ids, total = _page_ids(roots, params, number)
-    if params.filtering:
-        if total is None:
-            count = roots.count() if number > 1 else 0
-            last = max(1, -(-count // params.per_page))
-            if count and number > last:
-                number = last
-                ids, total = _page_ids(roots, params, number)
+    """The page `params.page` of the list (the last page when it is past the end).
+
+    Without a condition: the count (a covering index walk) and the page's ids in
+    sort order. With one: the matching trees' roots from the conditions' indexes
+    (counted up to COUNT_CAP); a few are sorted by id, many are met in sort order
+    (testing each root until the page is full).
+    """
+    scope = Run.objects.filter(workspace=workspace)
+    if experiment is not None:
+        scope = scope.filter(experiment=experiment)
+    roots = scope.filter(parent__isnull=True)
+    number, per_page = params.page, params.per_page
+    if not params.filtering:
+        count, exact = roots.count(), True
+        number = min(number, _last_page(count, per_page))
+        ids = _sorted_ids(roots, params.sort, number, per_page, many=count > FEW_MATCHES)
+    else:
+        found, count, exact = _matching_roots(scope, params, number)
+        if exact:
+            number = min(number, _last_page(count, per_page))
+        if found is not None:
+            few = Run.objects.filter(pk__in=found)
+            ids = _sorted_ids(few, params.sort, number, per_page, many=False)
         else:
-            count = total
+            matching = roots.filter(root_match_q(params))
+            ids = _sorted_ids(matching, params.sort, number, per_page, many=True)
     rows = _tree_rows(workspace=workspace, params=params, root_ids=ids)
-    return RunPage(rows=rows, number=number, per_page=params.per_page, count=count or 0)
+    return RunPage(rows=rows, number=number, per_page=per_page, count=count, count_exact=exact)
 
 
-def _runs_for_rows(qs: QuerySet[Run]) -> QuerySet[Run]:
-    return qs.select_related("experiment", "submitted_by").defer(
-        "description_html", "error_details", "arguments", "script"
+# What a row draws of its run (the description only as far as its first line can be).
+ROW_FIELDS = (
+    "id",
+    "workspace_id",
+    "experiment_id",
+    "parent_id",
+    "root_id",
+    "display_name",
+    "status",
+    "submitted_by_id",
+    "compute_target",
+    "created",
+    "started",
+    "ended",
+)
+DESCRIPTION_HEAD = 1000
+
+
+def _runs_for_rows(qs: QuerySet[Run], columns: list[Column] = ()) -> QuerySet[Run]:
+    """The runs with what their rows draw: the experiment's name and the submitter's
+    username as `experiment_name` and `submitter_name` (no model objects for them);
+    metric and property columns as `column_value_<i>` (a small subquery each, instead
+    of a query each)."""
+    values = {}
+    for i, col in enumerate(columns):
+        if col.kind == "metric":
+            rows = LatestMetric.objects.filter(run=OuterRef("pk"), name=col.name)
+        elif col.kind == "property":
+            rows = Property.objects.filter(run=OuterRef("pk"), key=col.name)
+        else:
+            continue
+        values[f"column_value_{i}"] = Subquery(rows.values("value")[:1])
+    return qs.only(*ROW_FIELDS).annotate(
+        experiment_name=F("experiment__name"),
+        submitter_name=F("submitted_by__username"),
+        description_head=Substr("description", 1, DESCRIPTION_HEAD),
+        **values,
     )
 
 
@@ -530,7 +740,7 @@ def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[st
         qs = order_by(qs, params.sort)
     else:
         qs = Run.objects.filter(pk__in=root_ids)
-    runs = list(_runs_for_rows(qs))
+    runs = list(_runs_for_rows(qs, params.columns))
     by_parent: dict[str | None, list[Run]] = defaultdict(list)
     for run in runs:
         by_parent[run.parent_id].append(run)
@@ -554,39 +764,38 @@ def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[st
 
 
 def _decorate(rows: list[RunRow], params: RunListParams, *, root_ids: list[str]) -> None:
-    """Tags, metric and property columns and children summaries: one query each."""
+    """Tags and children summaries (one query each); the cells of every column."""
     if not rows:
         return
-    ids = [r.run.pk for r in rows]
-    tags: dict[str, list[Tag]] = defaultdict(list)
-    for tag in Tag.objects.filter(run_id__in=ids).order_by("key"):
-        tags[tag.run_id].append(tag)
-    columns = params.columns
-    values: dict[str, dict[str, Any]] = defaultdict(dict)
-    metric_names = [c.name for c in columns if c.kind == "metric"]
-    if metric_names:
-        for run_id, name, value in LatestMetric.objects.filter(
-            run_id__in=ids, name__in=metric_names
-        ).values_list("run_id", "name", "value"):
-            values[run_id][f"metrics.{name}"] = value
-    property_keys = [c.name for c in columns if c.kind == "property"]
-    if property_keys:
-        for run_id, key, value in Property.objects.filter(
-            run_id__in=ids, key__in=property_keys
-        ).values_list("run_id", "key", "value"):
-            values[run_id][f"properties.{key}"] = value
+    tags: dict[str, list[TagValue]] = defaultdict(list)
+    for run_id, key, value in (
+        Tag.objects.filter(run_id__in=[r.run.pk for r in rows])
+        .order_by("key")
+        .values_list("run_id", "key", "value")
+    ):
+        tags[run_id].append(TagValue(key, value))
     summaries = _child_summaries(root_ids, [r.run.pk for r in rows])
     for row in rows:
         row.tags = tags.get(row.run.pk, [])
-        row.values = values.get(row.run.pk, {})
-        for c in columns:
-            if c.kind == "tag":
-                row.values[c.key] = next(
-                    (t.value if t.value is not None else "" for t in row.tags if t.key == c.name),
+        row.summary = summaries.get(row.run.pk)
+    _cells(rows, params.columns)
+
+
+def _cells(rows: list[RunRow], columns: list[Column]) -> None:
+    """Each row's values and (column, text) cells, from the run's `column_value_<i>`
+    annotations (metrics, properties) and its tags."""
+    for row in rows:
+        values = {}
+        for i, col in enumerate(columns):
+            if col.kind in ("metric", "property"):
+                values[col.key] = getattr(row.run, f"column_value_{i}", None)
+            elif col.kind == "tag":
+                values[col.key] = next(
+                    (t.value or "" for t in row.tags if t.key == col.name),
                     None,
                 )
-        row.summary = summaries.get(row.run.pk)
-        row.cells = [(c, format_value(c, row.values.get(c.key))) for c in columns]
+        row.values = values
+        row.cells = [(c, format_value(c, values.get(c.key))) for c in columns]
 
 
 def _child_summaries(root_ids: list[str], run_ids: list[str]) -> dict[str, ChildSummary]:
@@ -634,7 +843,7 @@ def run_children_rows(
             Q(is_match=True) | Q(Exists(below))
         )
     qs = order_by(qs, params.sort).annotate(total=Window(Count("pk")))
-    runs = list(_runs_for_rows(qs)[:MAX_CHILDREN_SHOWN])
+    runs = list(_runs_for_rows(qs, params.columns)[:MAX_CHILDREN_SHOWN])
     total = runs[0].total if runs else 0
     steps = parent.id[len(parent.root_id) + 1 :].split("_") if parent.parent_id else []
     chain = [parent.root_id]
@@ -658,19 +867,9 @@ def run_list_live(
     *, workspace: Workspace, params: RunListParams, run_ids: list[str]
 ) -> list[RunRow]:
     """Fresh rows of runs on screen, for polling their status, duration and metrics."""
-    runs = list(_runs_for_rows(Run.objects.filter(workspace=workspace, pk__in=run_ids)))
-    rows = [RunRow(run=run) for run in runs]
-    columns = params.columns
-    metric_names = [c.name for c in columns if c.kind == "metric"]
-    values: dict[str, dict[str, Any]] = defaultdict(dict)
-    if metric_names and rows:
-        for run_id, name, value in LatestMetric.objects.filter(
-            run_id__in=[r.run.pk for r in rows], name__in=metric_names
-        ).values_list("run_id", "name", "value"):
-            values[run_id][f"metrics.{name}"] = value
-    for row in rows:
-        row.values = values.get(row.run.pk, {})
-        row.cells = [(c, format_value(c, row.values.get(c.key))) for c in columns]
+    qs = Run.objects.filter(workspace=workspace, pk__in=run_ids)
+    rows = [RunRow(run=run) for run in _runs_for_rows(qs, params.columns)]
+    _cells(rows, params.columns)
     return rows
 
 

@@ -72,19 +72,38 @@ class RowRenderer:
 
     A page draws 50-200 rows of up to 30 columns; through template tags (an
     `if` chain and a partial per cell, a `{% url %}` per link) that was most of
-    the partial's time. The row itself (`<tr>`) stays in the template.
+    the partial's time.
     """
 
-    def __init__(self, *, runs_base: str, exp_base: str, children_qs: str, experiment) -> None:
+    def __init__(
+        self, *, runs_base: str, exp_base: str, children_qs: str, experiment, can_edit: bool
+    ) -> None:
         self.runs_base = runs_base
         self.exp_base = exp_base
         self.children_qs = escape(children_qs)
         self.link_experiment = experiment is None
+        self.can_edit = can_edit
 
     def render(self, rows: list[RunRow]) -> None:
-        """Set `row.html` (its cells) on every row."""
+        """Set `row.html` (its `<tr>`) on every row."""
         for row in rows:
-            row.html = SafeString("".join(self._cells(row, oob=False)))
+            rid = escape(row.run.pk)
+            classes = (
+                "run-row" + ("" if row.matches else " nomatch") + (" child" if row.depth else "")
+            )
+            ancestors = escape(" ".join(row.ancestors))
+            select = (
+                f'<td class="sel"><input type="checkbox" name="runs" value="{rid}" '
+                f'form="run-bulk" aria-label="Select {rid}"></td>'
+                if self.can_edit
+                else ""
+            )
+            cells = "".join(self._cells(row, oob=False))
+            row.html = SafeString(
+                f'<tr id="row-{rid}" class="{classes}" data-run="{rid}" '
+                f'data-ancestors="{ancestors}" data-href="{self.runs_base}{rid}/">'
+                f"{select}{cells}</tr>\n"
+            )
 
     def render_live(self, rows: list[RunRow]) -> None:
         """Set `row.html` to the row's live cells as out-of-band swaps."""
@@ -104,7 +123,7 @@ class RowRenderer:
             if key == "id":
                 yield self._run_cell(row, rid)
             elif key == "experiment":
-                name = run.experiment.name
+                name = run.experiment_name
                 if self.link_experiment:
                     url = escape(self.exp_base + quote(name, safe="/"))
                     yield f'<td><a href="{url}/" class="plain">{escape(name)}</a></td>'
@@ -115,8 +134,8 @@ class RowRenderer:
                 label = escape(STATUS_LABELS.get(run.status, run.status))
                 yield f'<td {ident}{swap}><span class="status status-{value}">{label}</span></td>'
             elif key == "submitter":
-                user = run.submitted_by
-                yield f"<td>{escape(user.username) if user else ''}</td>"
+                user = run.submitter_name
+                yield f"<td>{escape(user) if user else ''}</td>"
             elif key == "target":
                 yield f"<td>{escape(run.compute_target)}</td>"
             elif key == "created":
@@ -261,6 +280,7 @@ def table_context(
             exp_base=ctx["exp_base"],
             children_qs=params.querystring(),
             experiment=experiment,
+            can_edit=ctx["can_edit"],
         ).render(page.rows)
         ctx.update(
             params=params,
@@ -401,6 +421,7 @@ def _renderer(ctx: dict) -> RowRenderer:
         exp_base=ctx["exp_base"],
         children_qs=ctx["children_qs"],
         experiment=None,
+        can_edit=ctx["can_edit"],
     )
 
 
