@@ -16,6 +16,7 @@ from runs.views import (
     run_list,
     run_metrics,
     run_tags,
+    saved_views,
 )
 
 app_name = "runs"
@@ -38,6 +39,50 @@ urlpatterns = [
         name="run-children",
     ),
     path("w/<str:workspace>/members/", members.members, name="members"),
+    path("w/<str:workspace>/views/", saved_views.saved_view_index, name="saved-views"),
+    path("w/<str:workspace>/views/new/", saved_views.saved_view_create, name="saved-view-create"),
+    path("w/<str:workspace>/views/menu/", saved_views.saved_view_menu, name="saved-view-menu"),
+    path("w/<str:workspace>/views/<int:view_id>/", saved_views.saved_view, name="saved-view"),
+    path(
+        "w/<str:workspace>/views/<int:view_id>/list/",
+        saved_views.saved_view_list,
+        name="saved-view-list",
+    ),
+    path(
+        "w/<str:workspace>/views/<int:view_id>/save/",
+        saved_views.saved_view_save,
+        name="saved-view-save",
+    ),
+    path(
+        "w/<str:workspace>/views/<int:view_id>/settings/",
+        saved_views.saved_view_settings,
+        name="saved-view-settings",
+    ),
+    path(
+        "w/<str:workspace>/views/<int:view_id>/charts/",
+        saved_views.saved_view_charts,
+        name="saved-view-charts",
+    ),
+    path(
+        "w/<str:workspace>/views/<int:view_id>/delete/",
+        saved_views.saved_view_delete,
+        name="saved-view-delete",
+    ),
+    path(
+        "w/<str:workspace>/views/<int:view_id>/history/",
+        saved_views.saved_view_history,
+        name="saved-view-history",
+    ),
+    path(
+        "w/<str:workspace>/views/<int:view_id>/restore/",
+        saved_views.saved_view_restore,
+        name="saved-view-restore",
+    ),
+    path(
+        "w/<str:workspace>/views/<int:view_id>/default/",
+        saved_views.saved_view_default,
+        name="saved-view-default",
+    ),
     path("w/<str:workspace>/compare/", compare.compare, name="compare"),
     path("w/<str:workspace>/charts/series.json", chart_data.chart_series, name="chart-series"),
     path("w/<str:workspace>/charts/values.json", chart_data.chart_values, name="chart-values"),

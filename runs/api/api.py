@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from runs.api import errors, files, metrics, runs, workspaces
+from runs.api import errors, files, metrics, runs, saved_views, workspaces
 from runs.api.auth import BearerToken
 
 api = NinjaAPI(
@@ -26,3 +26,4 @@ api.add_router("", workspaces.router)
 api.add_router("", runs.router)
 api.add_router("", metrics.router)
 api.add_router("", files.router)
+api.add_router("", saved_views.router)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -18,7 +18,8 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 
 from runs.sdk import config
-from runs.sdk.errors import StudioError
+from runs.sdk.errors import NotFoundError, StudioError
+from runs.sdk.run import Run, iter_pages
 from runs.sdk.workspace import Workspace
 
 EXIT_ERROR = 1
@@ -61,7 +62,7 @@ def build_parser() -> Parser:
         prog="studio",
         description="Run History Studio from the command line: every command prints JSON.",
     )
-    groups = parser.add_subparsers(dest="group", metavar="{folder,experiment,run}")
+    groups = parser.add_subparsers(dest="group", metavar="{folder,experiment,run,view}")
     groups.required = True
 
     folder = groups.add_parser("folder", help="this folder's link to a studio").add_subparsers(
@@ -91,7 +92,15 @@ def build_parser() -> Parser:
     )
     run.required = True
     run_list = run.add_parser("list", parents=[connected], help="runs, newest first")
-    run_list.add_argument("-e", "--experiment-name", required=True, metavar="NAME")
+    run_list.add_argument(
+        "-e", "--experiment-name", metavar="NAME", help="the experiment (or give --view)"
+    )
+    run_list.add_argument(
+        "--view",
+        metavar="NAME",
+        help="the runs of a saved view, in its order (yours first, then shared ones; "
+        "an id also works)",
+    )
     run_list.add_argument(
         "--status", action="append", default=[], help="a status (repeat for several)"
     )
@@ -130,6 +139,12 @@ def build_parser() -> Parser:
     update.add_argument("--remove-tag", action="append", default=[], metavar="KEY")
     update.add_argument("--description", metavar="TEXT", help="markdown description")
     update.add_argument("--display-name", metavar="NAME")
+
+    view = groups.add_parser("view", help="saved views of the run list").add_subparsers(
+        dest="command", metavar="{list}"
+    )
+    view.required = True
+    view.add_parser("list", parents=[connected], help="your views, then the shared ones")
     return parser
 
 
@@ -151,18 +166,66 @@ def _attach(args: argparse.Namespace) -> dict:
     return out
 
 
+def _views(ws: Workspace, name: str | None = None) -> list[dict]:
+    params = [("name", name)] if name is not None else None
+    return ws._client.json("GET", ws._client.ws_path("/views"), params=params)["views"]
+
+
+def _find_view(ws: Workspace, name: str) -> dict:
+    """The view called `name`: the caller's own first, then a shared one; an id works too."""
+    views = _views(ws, name)
+    mine = [v for v in views if v["mine"]]
+    if mine:
+        return mine[0]  # a name is unique among one owner's views
+    if len(views) == 1:
+        return views[0]
+    if views:
+        choices = ", ".join(f"{v['id']} (by {v['owner']})" for v in views)
+        raise StudioError(
+            code="AmbiguousView",
+            message=f"{len(views)} shared views are named {name!r}: {choices}; "
+            "give --view the id of the one you mean",
+        )
+    if name.isdigit():
+        return ws._client.json("GET", ws._client.ws_path(f"/views/{name}"))
+    raise NotFoundError(f"no view named {name!r} in workspace {ws.name!r} (see `studio view list`)")
+
+
+def _run_list_view(args: argparse.Namespace, ws: Workspace) -> Iterator[Run]:
+    others = {
+        "--experiment-name": args.experiment_name is not None,
+        "--status": bool(args.status),
+        "--tag": bool(args.tag),
+        "--filter": args.filter is not None,
+        "--include-children": args.include_children,
+    }
+    given = [flag for flag, used in others.items() if used]
+    if given:
+        raise UsageError(
+            f"--view lists the view's runs as saved: it cannot be combined with {given[0]}"
+        )
+    view = _find_view(ws, args.view)
+    path = ws._client.ws_path(f"/views/{view['id']}/runs")
+    return iter_pages(ws, path, [], min(args.limit or 500, 500))
+
+
 def _run_list(args: argparse.Namespace) -> list[dict]:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
+    if args.view is None and args.experiment_name is None:
+        raise UsageError("give --experiment-name NAME, or --view NAME for a saved view's runs")
     ws = _workspace(args)
-    runs = ws.iter_runs(
-        experiment=args.experiment_name,
-        tags=dict(args.tag) or None,
-        status=args.status or None,
-        filter=args.filter,
-        include_children=args.include_children,
-        page_size=min(args.limit or 500, 500),
-    )
+    if args.view is not None:
+        runs = _run_list_view(args, ws)
+    else:
+        runs = ws.iter_runs(
+            experiment=args.experiment_name,
+            tags=dict(args.tag) or None,
+            status=args.status or None,
+            filter=args.filter,
+            include_children=args.include_children,
+            page_size=min(args.limit or 500, 500),
+        )
     out = []
     for run in runs:
         out.append(run._doc)
@@ -213,6 +276,8 @@ def run_command(args: argparse.Namespace) -> Any:
             return run._doc
         case ("run", "update"):
             return _run_update(args)
+        case ("view", "list"):
+            return _views(_workspace(args))
     raise UsageError(f"unknown command {args.group} {args.command}")
 
 
