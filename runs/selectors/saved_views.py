@@ -63,20 +63,24 @@ class Change:
 
     @property
     def old_text(self) -> str:
-        return _show(self.old)
+        return _show(self.old, self.key)
 
     @property
     def new_text(self) -> str:
-        return _show(self.new)
+        return _show(self.new, self.key)
 
     @property
     def text(self) -> str:
         return f"{self.key}: {self.old_text} → {self.new_text}"
 
 
-def _show(value: Any) -> str:
+# State keys whose absence means the run list's default, not "nothing".
+DEFAULTED_KEYS = ("sort", "cols", "per_page")
+
+
+def _show(value: Any, key: str = "") -> str:
     if value is None or value == [] or value == "":
-        return "(none)"
+        return "(default)" if key in DEFAULTED_KEYS else "(none)"
     if isinstance(value, list):
         if value and isinstance(value[0], dict):
             return "; ".join(chart_label(c) for c in value)
@@ -87,12 +91,14 @@ def _show(value: Any) -> str:
 def chart_label(chart: dict) -> str:
     """A chart's caption: its title, or what it plots."""
     if chart.get("title"):
-        return f"{chart['type']} {chart['title']!r}"
-    if chart["type"] in ("line", "bar"):
-        return f"{chart['type']} of {chart['metric']}"
+        return chart["title"]
+    if chart["type"] == "line":
+        return f"{chart['metric']} over steps"
+    if chart["type"] == "bar":
+        return f"Latest {chart['metric']}"
     if chart["type"] == "scatter":
-        return f"scatter {chart['y']} by {chart['x']}"
-    return f"parallel over {', '.join(chart['dimensions'])}"
+        return f"{chart['y']} by {chart['x']}"
+    return f"Parallel: {', '.join(chart['dimensions'])}"
 
 
 def version_changes(old: SavedViewVersion | None, new: SavedViewVersion) -> list[Change]:

@@ -408,3 +408,32 @@ def test_views_named_lists_mine_first_then_shared(people, ws):
     create(people["owner"], "board")  # private: invisible to the author
     named = view_selectors.saved_views_named(workspace=ws, actor=people["author"], name="board")
     assert named == [mine, theirs]
+
+
+def test_history_says_default_for_a_sort_or_columns_left_out(people):
+    view = create(people["author"], "board", state={})
+    view_services.saved_view_update(
+        view=view, actor=people["author"], state={"sort": "metrics.acc", "cols": "id,status"}
+    )
+    (latest, _) = view_selectors.saved_view_history(view=view)
+    assert [c.text for c in latest.changes] == [
+        "sort: (default) → metrics.acc",
+        "cols: (default) → id, status",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("chart", "label"),
+    [
+        ({"type": "line", "metric": "loss"}, "loss over steps"),
+        ({"type": "bar", "metric": "acc"}, "Latest acc"),
+        (
+            {"type": "scatter", "x": "properties.lr", "y": "metrics.acc"},
+            "metrics.acc by properties.lr",
+        ),
+        ({"type": "parallel", "dimensions": ["a", "b"]}, "Parallel: a, b"),
+        ({"type": "bar", "metric": "acc", "title": "Accuracy"}, "Accuracy"),
+    ],
+)
+def test_chart_captions(chart, label):
+    assert view_selectors.chart_label(chart) == label
