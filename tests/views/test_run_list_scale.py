@@ -1,0 +1,343 @@
+"""The run list's paths for many runs: counting from indexes (capped), pages met in sort
+order, metric sorts from the metric index, and the free-text column kept by the services.
+
+Lists in the other tests are small, so they take the paths for few matches; here the
+thresholds are lowered so that a handful of runs takes the paths for many.
+"""
+
+import importlib
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from urllib.parse import urlencode
+
+import pytest
+from django.apps import apps as django_apps
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from runs import services
+from runs.models import LatestMetric, Run, run_search_text
+from runs.status import Status
+from tests.factories import (
+    ExperimentFactory,
+    PropertyFactory,
+    RunFactory,
+    TagFactory,
+    UserFactory,
+)
+
+# The module (runs.selectors.run_list is also the name of its selector function).
+run_list_selectors = importlib.import_module("runs.selectors.run_list")
+HX = {"HX-Request": "true"}
+T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+
+def list_url(workspace, **params) -> str:
+    return reverse("runs:run-list", args=[workspace.slug]) + "?" + urlencode(params, doseq=True)
+
+
+def shown(response) -> list[str]:
+    return [row.run.id for row in response.context["page"].rows]
+
+
+def metric(run, name: str, value) -> None:
+    LatestMetric.objects.create(run=run, name=name, value=value, step=1, time=T0, count=1)
+
+
+@pytest.fixture
+def exp(workspace):
+    return ExperimentFactory(workspace=workspace, name="mnist")
+
+
+@pytest.fixture
+def many(monkeypatch):
+    """Two matching trees are already "many" (sorted by walking), five the count's cap."""
+    monkeypatch.setattr(run_list_selectors, "FEW_MATCHES", 2)
+    monkeypatch.setattr(run_list_selectors, "COUNT_CAP", 5)
+
+
+def _metric_order(runs: list[Run], values: dict[str, float | None], *, desc: bool) -> list[str]:
+    """Expected ids: by value (nulls last both ways), then newest first, then id."""
+    newest = sorted(runs, key=lambda r: (r.created, r.id), reverse=True)
+    valued = [r for r in newest if values.get(r.id) is not None]
+    valued.sort(key=lambda r: values[r.id], reverse=desc)
+    return [r.id for r in valued] + [r.id for r in newest if values.get(r.id) is None]
+
+
+@pytest.fixture
+def scored(exp):
+    """Twelve top-level runs: ties on 0.5 across pages, one NULL value, two without
+    the metric; every other one tagged quality=great; one child matching."""
+    runs, values = [], {}
+    scores = [0.9, 0.5, 0.5, 0.1, 0.5, None, 0.7, 0.5, "absent", 0.3, "absent", 0.5]
+    for i, score in enumerate(scores):
+        run = RunFactory(experiment=exp, created=T0 + timedelta(minutes=i % 5))
+        if score != "absent":
+            metric(run, "acc", score)
+            values[run.id] = score
+        if i % 2 == 0:
+            TagFactory(run=run, key="quality", value="great")
+        runs.append(run)
+    child = RunFactory(experiment=exp, parent=runs[3])
+    TagFactory(run=child, key="quality", value="great")
+    metric(child, "acc", 0.99)
+    return runs, values, child
+
+
+@pytest.mark.parametrize("desc", [True, False])
+@pytest.mark.parametrize("per_page", [3, 5])
+def test_metric_sort_by_walking_the_index_pages_like_a_full_sort(
+    reader_client, workspace, scored, many, desc, per_page
+):
+    runs, values, _ = scored
+    expected = _metric_order(runs, values, desc=desc)
+    seen = []
+    for page in range(1, 6):
+        response = reader_client.get(
+            list_url(
+                workspace, sort=f"{'-' if desc else ''}metrics.acc", per_page=per_page, page=page
+            )
+        )
+        assert response.status_code == 200
+        seen += shown(response)
+        if not response.context["page"].has_next:
+            break
+    assert seen == expected
+
+
+@pytest.mark.parametrize("desc", [True, False])
+def test_metric_sort_of_matching_trees_by_walking(reader_client, workspace, scored, many, desc):
+    runs, values, child = scored
+    parent = runs[3]  # untagged, listed for its matching child
+    roots = [r for i, r in enumerate(runs) if i % 2 == 0] + [parent]
+    expected = _metric_order(roots, values, desc=desc)
+    seen = []
+    for page in (1, 2, 3):
+        response = reader_client.get(
+            list_url(
+                workspace,
+                tag="quality:great",
+                sort=f"{'-' if desc else ''}metrics.acc",
+                per_page=3,
+                page=page,
+            )
+        )
+        rows = response.context["page"].rows
+        seen += [r.run.id for r in rows if r.depth == 0]
+        if parent.id in shown(response):
+            tree = [(r.run.id, r.depth, r.matches) for r in rows]
+            assert (parent.id, 0, False) in tree
+            assert (child.id, 1, True) in tree
+    assert seen == expected
+
+
+def test_a_count_past_the_cap_is_a_lower_bound(reader_client, workspace, exp, many):
+    for i in range(9):
+        RunFactory(experiment=exp, created=T0 + timedelta(minutes=i), status=Status.FAILED)
+    response = reader_client.get(list_url(workspace, status="Failed", per_page=2), headers=HX)
+    page = response.context["page"]
+    assert (page.count, page.count_exact, page.has_next) == (5, False, True)
+    content = response.content.decode()
+    assert "5+ matching trees" in content
+    assert "1–2 of 5+" in content
+
+
+def test_pages_past_the_cap_count_further_and_the_end_is_exact(reader_client, workspace, exp, many):
+    for i in range(9):
+        RunFactory(experiment=exp, created=T0 + timedelta(minutes=i), status=Status.FAILED)
+    response = reader_client.get(list_url(workspace, status="Failed", per_page=2, page=4))
+    page = response.context["page"]
+    assert (page.number, page.count, page.count_exact) == (4, 8, False)
+    assert len(page.rows) == 2
+    response = reader_client.get(list_url(workspace, status="Failed", per_page=2, page=50))
+    page = response.context["page"]
+    assert (page.number, page.count, page.count_exact, page.has_next) == (5, 9, True, False)
+    assert len(page.rows) == 1
+
+
+def test_without_a_condition_the_count_is_exact(reader_client, workspace, exp, many):
+    RunFactory.create_batch(9, experiment=exp)
+    page = reader_client.get(list_url(workspace, per_page=2)).context["page"]
+    assert (page.count, page.count_exact, page.num_pages) == (9, True, 5)
+
+
+FILTERS = [
+    ("tags.quality = 'great'", {0, 2, 4}),
+    ("tags.quality in ('great', 'poor')", {0, 1, 2, 3, 4, 5}),
+    ("tags.quality exists and metrics.acc >= 0.5", {0, 2, 4}),
+    ("metrics.acc < 0.5 and properties.opt = 'adam'", {1, 3}),
+    ("tags.quality = 'great' and not metrics.acc > 0.8", {0, 2, 4}),
+    ("tags.quality != 'great'", {1, 3, 5}),
+    ("tags.quality = 'great' or properties.opt = 'adam'", {0, 1, 2, 3, 4}),
+]
+
+
+@pytest.mark.parametrize(("text", "indexes"), FILTERS)
+def test_filters_counted_from_their_indexes_match_the_same_trees(
+    reader_client, workspace, exp, many, text, indexes
+):
+    runs = []
+    for i in range(7):
+        run = RunFactory(experiment=exp, created=T0 + timedelta(minutes=i))
+        if i < 6:
+            TagFactory(run=run, key="quality", value="great" if i % 2 == 0 else "poor")
+            metric(run, "acc", 0.6 if i % 2 == 0 else 0.2)
+        if i in (1, 3):
+            PropertyFactory(run=run, key="opt", value="adam")
+        runs.append(run)
+    response = reader_client.get(list_url(workspace, filter=text, per_page=50))
+    assert response.status_code == 200
+    expected = [runs[i].id for i in sorted(indexes, reverse=True)]
+    assert shown(response) == expected
+    page = response.context["page"]
+    # Counted as far as the page (50) reaches, past the cap of 5.
+    assert (page.count, page.count_exact) == (len(expected), True)
+    page = reader_client.get(list_url(workspace, filter=text, per_page=1)).context["page"]
+    assert page.count == min(len(expected), 5)
+    assert page.count_exact is (len(expected) <= 5)
+
+
+def test_two_tag_conditions_need_both_tags(reader_client, workspace, exp, many):
+    both = RunFactory(experiment=exp, created=T0)
+    TagFactory(run=both, key="a", value="1")
+    TagFactory(run=both, key="b", value="2")
+    one = RunFactory(experiment=exp, created=T0 + timedelta(minutes=1))
+    TagFactory(run=one, key="a", value="1")
+    response = reader_client.get(list_url(workspace, tag=["a:1", "b:2"]))
+    assert shown(response) == [both.id]
+    response = reader_client.get(list_url(workspace, filter="tags.a = '1' and tags.b = '2'"))
+    assert shown(response) == [both.id]
+    assert response.context["page"].count == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "tag=quality:great&sort=-metrics.acc&cols=id,metrics.acc,properties.lr,tags.quality",
+        "q=run&sort=metrics.acc",
+        "filter=tags.quality+%3D+%27great%27&sort=-metrics.acc",
+    ],
+)
+def test_query_count_of_the_paths_for_many_does_not_grow_with_page_size(
+    reader_client, workspace, exp, many, django_assert_max_num_queries, query
+):
+    def populate(n):
+        for i in range(n):
+            run = RunFactory(experiment=exp, status=Status.RUNNING)
+            TagFactory(run=run, key="quality", value="great" if i % 2 else "poor")
+            metric(run, "acc", round(i / 7, 1))
+            PropertyFactory(run=run, key="lr", value="0.1")
+            if i % 4 == 0:
+                RunFactory(experiment=exp, parent=run, status=Status.FAILED)
+
+    populate(12)
+    base = list_url(workspace)
+    with django_assert_max_num_queries(12) as small:
+        assert reader_client.get(f"{base}{query}&per_page=3", headers=HX).status_code == 200
+    populate(40)
+    with django_assert_max_num_queries(12) as large:
+        response = reader_client.get(f"{base}{query}&per_page=20", headers=HX)
+    assert response.status_code == 200
+    assert len(response.context["page"].rows) > 3
+    assert len(large.captured_queries) <= len(small.captured_queries) + 1
+
+
+# --- the search text ---------------------------------------------------------------------
+
+
+def _text(run_id: str) -> str:
+    return Run.objects.values_list("search_text", flat=True).get(pk=run_id)
+
+
+def test_services_keep_the_search_text(reader_client, workspace, exp):
+    user = UserFactory(username="grace")
+    run = services.run_create(
+        experiment=exp,
+        user=user,
+        display_name="Baseline ÄRGER",
+        description="# Notes\nSweeps the learning rate",
+        tags={"quality": "great", "look": None},
+    )
+    text = _text(run.id)
+    for part in (run.id, "baseline ärger", "sweeps the learning rate", "mnist", "grace"):
+        assert part in text
+    assert "quality\ngreat" in text
+    assert "look" in text
+    services.run_set_tags(run=run, tags={"quality": "poor"}, remove=["look"])
+    text = _text(run.id)
+    assert "poor" in text
+    assert "great" not in text
+    assert "look" not in text
+    services.run_update(run=run, display_name="renamed", description="")
+    text = _text(run.id)
+    assert "renamed" in text
+    assert "ärger" not in text
+    assert "sweeps" not in text
+    assert "poor" in text
+    kids = services.run_create_children(parent=run, user=user, tag_key="lr", tag_values=["0.1"])
+    assert "0.1" in _text(kids[0].id)
+    assert "grace" in _text(kids[0].id)
+
+
+def test_free_text_finds_what_the_services_wrote(reader_client, workspace, exp):
+    run = services.run_create(experiment=exp, display_name="Ärger", tags={"Team": "Vision"})
+    kids = services.run_create_children(parent=run, tag_key="lr", tag_values=["0.125"])
+    other = services.run_create(experiment=exp, display_name="other")
+    for q, expected in (
+        ("ärger", [run.id]),
+        ("ÄRGER", [run.id]),
+        ("vision team", [run.id]),
+        ("0.125", [run.id, kids[0].id]),
+        ("running", [other.id, run.id, kids[0].id]),
+        ("other running", [other.id]),
+        ("nowhere", []),
+    ):
+        response = reader_client.get(list_url(workspace, q=q))
+        assert shown(response) == expected, q
+    rows = reader_client.get(list_url(workspace, q="0.125")).context["page"].rows
+    assert [(r.run.id, r.matches) for r in rows] == [(run.id, False), (kids[0].id, True)]
+
+
+def test_the_search_text_skips_the_end_of_long_descriptions(exp):
+    text = run_search_text(
+        run_id="r",
+        display_name="",
+        description="x" * 5000 + " needle",
+        experiment="e",
+        submitter=None,
+        tags={},
+    )
+    assert "needle" not in text
+
+
+def test_the_migration_fills_the_search_text_of_existing_runs(exp):
+    user = UserFactory(username="ada")
+    run = RunFactory(experiment=exp, display_name="Old Run", submitted_by=user, search_text="")
+    TagFactory(run=run, key="Stage", value=None)
+    TagFactory(run=run, key="quality", value="Great")
+    Run.objects.filter(pk=run.pk).update(search_text="")
+    child = RunFactory(experiment=exp, parent=run, search_text="")
+    migration = importlib.import_module("runs.migrations.0003_run_search_text")
+    # The function reads only the editor's connection.
+    migration.fill_search_text(django_apps, SimpleNamespace(connection=connection))
+    assert _text(run.id) == run_search_text(
+        run_id=run.id,
+        display_name="Old Run",
+        description="",
+        experiment="mnist",
+        submitter="ada",
+        tags={"Stage": None, "quality": "Great"},
+    )
+    assert _text(child.id) == f"{child.id}\n{child.display_name}\nmnist".lower()
+
+
+def test_run_rows_read_no_search_text_nor_whole_descriptions(reader_client, workspace, exp):
+    RunFactory(experiment=exp, description="first line\n" + "y" * 5000)
+    response = reader_client.get(list_url(workspace))
+    run = response.context["page"].rows[0].run
+    assert "search_text" in run.get_deferred_fields()
+    assert "description" in run.get_deferred_fields()
+    assert response.context["page"].rows[0].description_line == "first line"
+    assert timezone.is_aware(run.created)
