@@ -71,11 +71,11 @@ class ViewUpdateIn(In):
     state: dict[str, Any] | None = None
     charts: list[Any] | None = None
     # The version this change was made from: a 409 if someone saved since.
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class RestoreIn(In):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
 
 
 class ViewListQuery(QueryParams):

@@ -14,6 +14,9 @@ from runs.selectors.run_list import RunListParams, match_q, order_by
 from runs.selectors.runs import RUN_DOCUMENT_PREFETCH
 from runs.services.saved_views import STATE_KEYS, can_open, state_query
 
+# Ids and versions past a 64-bit integer are no row's (and overflow the database's integers).
+MAX_ID = 2**63 - 1
+
 
 def saved_views_visible(*, workspace: Workspace, actor: Membership) -> QuerySet[SavedView]:
     """The member's own views and the workspace's shared ones (not deleted): theirs first,
@@ -38,6 +41,8 @@ def saved_views_visible(*, workspace: Workspace, actor: Membership) -> QuerySet[
 def saved_view_get(*, workspace: Workspace, actor: Membership, view_id: int) -> SavedView:
     """The view if the member may open it (a deleted one too: its tombstone); Http404
     otherwise, also for another member's private view."""
+    if not 0 < view_id <= MAX_ID:
+        raise Http404(f"no view {view_id} in workspace {workspace.slug!r}")
     view = (
         SavedView.objects.filter(workspace=workspace, pk=view_id)
         .select_related("owner", "updated_by", "deleted_by")

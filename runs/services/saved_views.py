@@ -511,7 +511,9 @@ def saved_view_restore(*, view: SavedView, actor: Membership, version: int) -> S
     Visibility stays as it is now: sharing is its own decision.
     """
     check_edit(view, actor)
-    old = SavedViewVersion.objects.filter(view=view, version=version).first()
+    old = None
+    if 0 < version < 2**31:
+        old = SavedViewVersion.objects.filter(view=view, version=version).first()
     if old is None:
         raise NotFound(f"view {view.pk} has no version {version}")
     return saved_view_update(

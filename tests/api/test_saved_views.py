@@ -157,7 +157,9 @@ def test_a_taken_name_is_a_400(api_client):
     assert_error(create(api_client, name="same"), 400, "ValidationError", "already have a view")
 
 
-@pytest.mark.parametrize("path", ["/abc", "/99999", "/99999/runs"])
+@pytest.mark.parametrize(
+    "path", ["/abc", "/99999", "/99999/runs", "/0", "/-1", f"/{10**30}", f"/{2**63}/runs"]
+)
 def test_unknown_views_are_404_or_400(api_client, path):
     response = api_client.get(BASE + path)
     assert response.status_code in (400, 404)
@@ -192,3 +194,11 @@ def test_view_runs_queries_do_not_grow(api_client, runs, django_assert_max_num_q
     with django_assert_max_num_queries(count):
         response = api_client.get(url)
     assert response.json()["total"] == 23
+
+
+def test_restoring_a_version_that_never_was_is_a_404(api_client):
+    view = create(api_client).json()
+    url = f"{BASE}/{view['id']}/restore"
+    assert_error(api_client.post_json(url, {"version": 7}), 404, "NotFound", "has no version 7")
+    response = api_client.post_json(url, {"version": 10**30})
+    assert response.status_code == 400

@@ -373,3 +373,20 @@ def test_every_member_role_opens_a_shared_view(workspace, shared_view, client):
         MembershipFactory(workspace=workspace, user=user, role=role)
         client.force_login(user)
         assert client.get(view_url(shared_view)).status_code == 200
+
+
+@pytest.mark.parametrize("view_id", ["999", str(10**30), str(2**63)])
+def test_unknown_view_ids_are_404(reader_client, workspace, view_id):
+    assert reader_client.get(f"/w/team/views/{view_id}/").status_code == 404
+    assert reader_client.get(f"/w/team/views/{view_id}/list/?q=x").status_code == 404
+
+
+def test_restoring_a_huge_version_is_a_message(contributor_client, workspace):
+    view = view_services.saved_view_create(
+        actor=membership(contributor_client, workspace), name="v", state={}
+    )
+    response = contributor_client.post(
+        view_url(view, "restore/"), {"version_to_restore": str(10**30)}
+    )
+    assert response.status_code == 404
+    assert "has no version" in response.content.decode()
