@@ -20,6 +20,8 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.browser
+# Words no run id contains, so that the free text finds one run.
+NAMES = ("alpha", "bravo", "charlie", "delta")
 
 
 @pytest.fixture
@@ -28,8 +30,9 @@ def team(transactional_db):
     for name in ("alice", "bob"):
         MembershipFactory(workspace=ws, user=UserFactory(username=name), role=Role.CONTRIBUTOR)
     exp = ExperimentFactory(workspace=ws, name="mnist")
-    for i, status in enumerate([Status.FAILED, Status.COMPLETED, Status.FAILED, Status.FAILED]):
-        run = RunFactory(experiment=exp, status=status, display_name=f"trial {i}")
+    statuses = [Status.FAILED, Status.COMPLETED, Status.FAILED, Status.FAILED]
+    for i, (status, word) in enumerate(zip(statuses, NAMES, strict=True)):
+        run = RunFactory(experiment=exp, status=status, display_name=f"trial {word}")
         LatestMetric.objects.create(
             run=run, name="acc", value=0.5 + i / 10, step=3, time=timezone.now(), count=3
         )
@@ -96,16 +99,16 @@ def test_save_share_open_edit_and_delete_a_view(browser_page, second_page, live_
     expect(bob.locator("[data-modified]")).to_have_count(0)
 
     # Changing the list marks the view modified; Save makes it the view.
-    bob.fill("#id_q", "trial 3")
+    bob.fill("#id_q", "delta")
     expect(bob.locator("#run-table tr.run-row")).to_have_count(1)
     expect(bob.locator("[data-modified]")).to_be_visible()
-    expect(bob).to_have_url(re.compile(rf"/w/team/views/{view.pk}/list/\?q=trial"))
+    expect(bob).to_have_url(re.compile(rf"/w/team/views/{view.pk}/list/\?q=delta"))
     bob.click("[data-action=save]")
     expect(bob.locator("#view-bar")).to_contain_text("last changed by bob")
     expect(bob.locator("[data-modified]")).to_have_count(0)
     expect(bob.locator("#run-table tr.run-row")).to_have_count(1)
     view.refresh_from_db()
-    assert view.state == {"filter": "status = 'Failed'", "q": "trial 3"}
+    assert view.state == {"filter": "status = 'Failed'", "q": "delta"}
     assert view.version == 3
 
     # Delete, after confirming: the link then says the view was deleted.
