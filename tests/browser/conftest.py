@@ -74,3 +74,12 @@ def logged_in_page(browser_page, live_server) -> Callable[..., object]:
         return browser_page
 
     return _login
+
+
+def htmx_settled(page) -> None:
+    """Wait until htmx has swapped and settled what it is loading (fields focused, new
+    elements wired): filling a field earlier races htmx's own autofocus and triggers."""
+    page.wait_for_function(
+        "() => window.htmx && !document.querySelector("
+        "'.htmx-request:not([hx-trigger*=every]), .htmx-swapping, .htmx-settling, .htmx-added')"
+    )

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from runs import services
 from runs.models import Role, Run, Tag
 from runs.status import Status
+from tests.browser.conftest import htmx_settled
 from tests.factories import ExperimentFactory, MembershipFactory, RunFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -42,6 +43,8 @@ def test_edit_a_tag_inline(browser_page, browser_login, run):
     tags = page.locator("#run-tags")
     tags.get_by_role("link", name="Edit tag quality").click()
     form = tags.locator("form.tag-form-edit")
+    expect(form).to_be_visible()
+    htmx_settled(page)
     form.locator("input[name=value]").fill("fantastic run")
     form.get_by_role("button", name="Save").click()
     expect(tags.locator(".tag-value")).to_have_text("fantastic run")
@@ -63,6 +66,8 @@ def test_edit_the_description_with_a_live_preview(browser_page, browser_login, r
     section = page.locator("#run-description")
     section.get_by_role("link", name="Edit description").click()
     textarea = section.locator("textarea[name=description]")
+    expect(textarea).to_be_visible()
+    htmx_settled(page)
     textarea.fill(
         "# Findings\n\n| lr | acc |\n|---|---|\n| 3e-4 | 0.93 |\n\n<img src=x onerror=alert(1)>"
     )
