@@ -484,7 +484,7 @@ class RunRow:
     values: dict[str, Any] = field(default_factory=dict)
     # (column, value) in column order, for the template.
     cells: list[tuple[Column, Any]] = field(default_factory=list)
-    # The row's cells as HTML, set by the view (runs.views.run_list.RowRenderer).
+    # The row as HTML (its `<tr>`, or its live cells), set by the view (RowRenderer).
     html: str = ""
 
     @property
@@ -536,7 +536,7 @@ class RunPage:
     per_page: int
     count: int
     # False when `count` is a lower bound: more trees match than were counted
-    # (COUNT_CAP, or as far as the page asked for); the page shows "10,000+".
+    # (COUNT_CAP, or as far as the page asked for); the page shows "5,000+".
     count_exact: bool = True
 
     @property

@@ -63,8 +63,8 @@ CHIP_LABELS = {
 STATUS_LABELS = dict(Status.choices)
 
 
-def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return timezone.localtime(value).strftime(fmt) if value else ""
+def _when(value: datetime | None, tz) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 class RowRenderer:
@@ -83,6 +83,9 @@ class RowRenderer:
         self.children_qs = escape(children_qs)
         self.link_experiment = experiment is None
         self.can_edit = can_edit
+        # As the template's date filter: in the current time zone.
+        self.tz = timezone.get_current_timezone()
+        self.experiment_links: dict[str, str] = {}
 
     def render(self, rows: list[RunRow]) -> None:
         """Set `row.html` (its `<tr>`) on every row."""
@@ -125,8 +128,12 @@ class RowRenderer:
             elif key == "experiment":
                 name = run.experiment_name
                 if self.link_experiment:
-                    url = escape(self.exp_base + quote(name, safe="/"))
-                    yield f'<td><a href="{url}/" class="plain">{escape(name)}</a></td>'
+                    link = self.experiment_links.get(name)
+                    if link is None:
+                        url = escape(self.exp_base + quote(name, safe="/"))
+                        link = f'<td><a href="{url}/" class="plain">{escape(name)}</a></td>'
+                        self.experiment_links[name] = link
+                    yield link
                 else:
                     yield f"<td>{escape(name)}</td>"
             elif key == "status":
@@ -139,15 +146,15 @@ class RowRenderer:
             elif key == "target":
                 yield f"<td>{escape(run.compute_target)}</td>"
             elif key == "created":
-                local = timezone.localtime(run.created)
+                local = run.created.astimezone(self.tz)
                 yield (
                     f'<td class="num" title="{local.isoformat()}">'
                     f"{local.strftime('%Y-%m-%d %H:%M')}</td>"
                 )
             elif key == "started":
-                yield f'<td {ident} class="num"{swap}>{_when(run.started)}</td>'
+                yield f'<td {ident} class="num"{swap}>{_when(run.started, self.tz)}</td>'
             elif key == "ended":
-                yield f'<td {ident} class="num"{swap}>{_when(run.ended)}</td>'
+                yield f'<td {ident} class="num"{swap}>{_when(run.ended, self.tz)}</td>'
             elif key == "duration":
                 yield f'<td {ident} class="num"{swap}>{row.duration_text}</td>'
             elif key == "tags":
@@ -365,13 +372,6 @@ def _column_choices(
 def run_list(request: StudioRequest, workspace: str, experiment: str | None = None) -> HttpResponse:
     """Roots of matching runs, sorted, a page at a time; the table alone for htmx."""
     ws = selectors.workspace_for_member(request.user, workspace)
-    if ws.default_view_id and not experiment and not request.GET and not request.htmx:
-        # "All runs" without parameters: the pinned default view, for newcomers.
-        from runs.views.saved_views import default_view_response
-
-        response = default_view_response(request, ws)
-        if response is not None:
-            return response
     exp = get_object_or_404(Experiment, workspace=ws, name=experiment) if experiment else None
     ctx, code = table_context(request, ws, exp, request.GET)
     template = TEMPLATE
