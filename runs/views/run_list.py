@@ -372,6 +372,13 @@ def _column_choices(
 def run_list(request: StudioRequest, workspace: str, experiment: str | None = None) -> HttpResponse:
     """Roots of matching runs, sorted, a page at a time; the table alone for htmx."""
     ws = selectors.workspace_for_member(request.user, workspace)
+    if ws.default_view_id and not experiment and not request.GET and not request.htmx:
+        # "All runs" without parameters: the pinned default view, for newcomers.
+        from runs.views.saved_views import default_view_response
+
+        response = default_view_response(request, ws)
+        if response is not None:
+            return response
     exp = get_object_or_404(Experiment, workspace=ws, name=experiment) if experiment else None
     ctx, code = table_context(request, ws, exp, request.GET)
     template = TEMPLATE
