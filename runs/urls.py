@@ -12,6 +12,7 @@ from runs.views import (
     run_description,
     run_detail,
     run_display_name,
+    run_export,
     run_files,
     run_list,
     run_metrics,
@@ -32,6 +33,12 @@ urlpatterns = [
     ),
     # Before run-detail: `bulk` and `live` are not run ids (those are <exp>_<secs>_<hex>).
     path("w/<str:workspace>/runs/bulk/", run_bulk.run_bulk, name="run-bulk"),
+    path("w/<str:workspace>/runs/export.csv", run_export.run_list_csv, name="run-list-csv"),
+    path(
+        "w/<str:workspace>/experiments/<str:experiment>/export.csv",
+        run_export.run_list_csv,
+        name="experiment-runs-csv",
+    ),
     path("w/<str:workspace>/runs/live/", run_list.run_list_live, name="run-list-live"),
     path(
         "w/<str:workspace>/runs/<str:run_id>/children/",

@@ -41,6 +41,7 @@ from runs.selectors.run_list import (
     run_list_live,
     run_list_page,
 )
+from runs.selectors.run_export import EXPORT_LIMIT, run_export_rows
 from runs.selectors.runs import (
     RUN_DOCUMENT_PREFETCH,
     run_files,
@@ -57,6 +58,8 @@ from runs.selectors.workspaces import (
 )
 
 __all__ = [
+    "EXPORT_LIMIT",
+    "run_export_rows",
     "MAX_COMPARE_RUNS",
     "CompareRuns",
     "compare_csv_rows",

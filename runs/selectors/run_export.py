@@ -1,0 +1,51 @@
+"""The run list as rows for export: every run the list's conditions select, in its order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from runs.models import Experiment, LatestMetric, Property, Run, Tag, Workspace
+from runs.selectors.run_list import RunListParams, match_q, order_by
+
+EXPORT_LIMIT = 100_000
+_CHUNK = 1_000
+
+
+def run_export_rows(
+    *, workspace: Workspace, params: RunListParams, experiment: Experiment | None = None
+) -> Iterator[tuple[Run, list[Tag], dict[str, object]]]:
+    """(run, tags, {column key: value}) for each exported run, at most EXPORT_LIMIT.
+
+    Without a condition: the top-level runs, as the table lists them. With one:
+    every run that matches (children included, flat), since a file has no tree.
+    Four queries per thousand runs: ids, runs, tags, and metric + property values.
+    """
+    qs = Run.objects.filter(workspace=workspace)
+    if experiment is not None:
+        qs = qs.filter(experiment=experiment)
+    qs = qs.filter(match_q(params)) if params.filtering else qs.filter(parent__isnull=True)
+    ids = list(order_by(qs, params.sort).values_list("pk", flat=True)[:EXPORT_LIMIT])
+    metric_names = [c.name for c in params.columns if c.kind == "metric"]
+    property_keys = [c.name for c in params.columns if c.kind == "property"]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        runs = Run.objects.filter(pk__in=chunk).select_related("experiment", "submitted_by")
+        by_id = {run.pk: run for run in runs}
+        tags: dict[str, list[Tag]] = defaultdict(list)
+        for tag in Tag.objects.filter(run_id__in=chunk).order_by("key"):
+            tags[tag.run_id].append(tag)
+        values: dict[str, dict[str, object]] = defaultdict(dict)
+        if metric_names:
+            for run_id, name, value in LatestMetric.objects.filter(
+                run_id__in=chunk, name__in=metric_names
+            ).values_list("run_id", "name", "value"):
+                values[run_id][f"metrics.{name}"] = value
+        if property_keys:
+            for run_id, key, value in Property.objects.filter(
+                run_id__in=chunk, key__in=property_keys
+            ).values_list("run_id", "key", "value"):
+                values[run_id][f"properties.{key}"] = value
+        for pk in chunk:
+            if pk in by_id:
+                yield by_id[pk], tags.get(pk, []), values.get(pk, {})
