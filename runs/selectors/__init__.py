@@ -33,6 +33,7 @@ from runs.selectors.run_detail import (
     run_tree,
     workspace_members,
 )
+from runs.selectors.run_export import EXPORT_LIMIT, run_export_rows
 from runs.selectors.run_list import (
     RunListParams,
     run_children_rows,
@@ -41,7 +42,6 @@ from runs.selectors.run_list import (
     run_list_live,
     run_list_page,
 )
-from runs.selectors.run_export import EXPORT_LIMIT, run_export_rows
 from runs.selectors.runs import (
     RUN_DOCUMENT_PREFETCH,
     run_files,
