@@ -723,23 +723,34 @@ def _runs_for_rows(qs: QuerySet[Run], columns: list[Column] = ()) -> QuerySet[Ru
 
 
 def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[str]) -> list[RunRow]:
-    """The page's roots in order, each followed by its revealed (matching) descendants."""
+    """The page's roots in order, each followed by its revealed (matching) descendants.
+
+    Without a condition: the roots. With one, a root without descendants is listed
+    because it matches; under the roots with descendants, the runs that match are
+    found (one query), and the rows are those, their ancestors (ids nest: a
+    child's id is its parent's plus `_<n>`) and the roots.
+    """
     if not root_ids:
         return []
-    # Ids only (no workspace condition): they come from the workspace, and SQLite would
-    # otherwise walk the workspace index instead of looking the ids up.
-    qs = Run.objects.filter(root_id__in=root_ids)
-    if params.filtering:
-        cond = match_q(params)
-        below = Run.objects.filter(
-            root_id=OuterRef("root_id"), id__startswith=Concat(OuterRef("id"), Value("_"))
-        ).filter(cond)
-        qs = qs.annotate(is_match=ExpressionWrapper(cond, output_field=BooleanField())).filter(
-            Q(parent__isnull=True) | Q(is_match=True) | Q(Exists(below))
-        )
-        qs = order_by(qs, params.sort)
-    else:
+    groups = _child_groups(root_ids)
+    shown, matching = set(root_ids), None
+    with_kids = [pk for pk in root_ids if pk in groups]
+    if params.filtering and with_kids:
+        matching = set()
+        for pk, root_id in (
+            Run.objects.filter(root_id__in=with_kids)
+            .filter(match_q(params))
+            .values_list("pk", "root_id")
+        ):
+            matching.add(pk)
+            shown.update(_ancestors(pk, root_id))
+        shown |= matching
+    # Ids only (no workspace condition): they come from the workspace, and SQLite
+    # would otherwise walk the workspace index instead of looking the ids up.
+    if matching is None:
         qs = Run.objects.filter(pk__in=root_ids)
+    else:
+        qs = order_by(Run.objects.filter(pk__in=shown), params.sort)  # children in list order
     runs = list(_runs_for_rows(qs, params.columns))
     by_parent: dict[str | None, list[Run]] = defaultdict(list)
     for run in runs:
@@ -750,7 +761,8 @@ def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[st
 
     def walk(run: Run, depth: int, ancestors: tuple[str, ...]) -> None:
         kids = by_parent.get(run.pk, [])
-        matches = bool(getattr(run, "is_match", True))
+        # Without descendants a listed root matches; with them, `matching` says.
+        matches = run.pk in matching if matching is not None and run.root_id in groups else True
         rows.append(
             RunRow(run=run, depth=depth, matches=matches, ancestors=ancestors, expanded=bool(kids))
         )
@@ -759,12 +771,20 @@ def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[st
 
     for run in top:
         walk(run, 0, ())
-    _decorate(rows, params, root_ids=root_ids)
+    _decorate(rows, params, groups=groups)
     return rows
 
 
-def _decorate(rows: list[RunRow], params: RunListParams, *, root_ids: list[str]) -> None:
-    """Tags and children summaries (one query each); the cells of every column."""
+def _ancestors(run_id: str, root_id: str) -> list[str]:
+    """The ids above a run, from its root down (ids nest: `<parent>_<n>`)."""
+    chain = [root_id]
+    for step in run_id[len(root_id) + 1 :].split("_")[:-1]:
+        chain.append(f"{chain[-1]}_{step}")
+    return chain if run_id != root_id else []
+
+
+def _decorate(rows: list[RunRow], params: RunListParams, *, groups: dict) -> None:
+    """Tags (one query), children summaries (from `groups`) and the cells of every column."""
     if not rows:
         return
     tags: dict[str, list[TagValue]] = defaultdict(list)
@@ -774,7 +794,7 @@ def _decorate(rows: list[RunRow], params: RunListParams, *, root_ids: list[str])
         .values_list("run_id", "key", "value")
     ):
         tags[run_id].append(TagValue(key, value))
-    summaries = _child_summaries(root_ids, [r.run.pk for r in rows])
+    summaries = _child_summaries(groups, [r.run.pk for r in rows])
     for row in rows:
         row.tags = tags.get(row.run.pk, [])
         row.summary = summaries.get(row.run.pk)
@@ -798,13 +818,9 @@ def _cells(rows: list[RunRow], columns: list[Column]) -> None:
         row.cells = [(c, format_value(c, values.get(c.key))) for c in columns]
 
 
-def _child_summaries(root_ids: list[str], run_ids: list[str]) -> dict[str, ChildSummary]:
-    """Descendants of each run by status, from one query grouped by (parent, status).
-
-    Grouping by parent keeps the answer small even under a sweep of thousands
-    of children; descendants are summed up the tree here (ids nest: a child's
-    id is its parent's id plus `_<n>`).
-    """
+def _child_groups(root_ids: list[str]) -> dict[str, dict[str, int]]:
+    """{parent id: {status: children}} under the roots, from one query grouped by
+    (parent, status): small even under a sweep of thousands of children."""
     groups = (
         Run.objects.filter(root_id__in=set(root_ids), parent__isnull=False)
         .values_list("parent_id", "status")
@@ -814,6 +830,14 @@ def _child_summaries(root_ids: list[str], run_ids: list[str]) -> dict[str, Child
     per_parent: dict[str, dict[str, int]] = defaultdict(dict)
     for parent_id, run_status, n in groups:
         per_parent[parent_id][run_status] = n
+    return per_parent
+
+
+def _child_summaries(
+    per_parent: dict[str, dict[str, int]], run_ids: list[str]
+) -> dict[str, ChildSummary]:
+    """Descendants of each run by status, summed up the tree from _child_groups (ids
+    nest: a child's id is its parent's id plus `_<n>`)."""
     out: dict[str, ChildSummary] = {}
     for run_id in run_ids:
         prefix = f"{run_id}_"
@@ -859,7 +883,7 @@ def run_children_rows(
         )
         for run in runs
     ]
-    _decorate(rows, params, root_ids=[parent.root_id])
+    _decorate(rows, params, groups=_child_groups([parent.root_id]))
     return rows, total
 
 
