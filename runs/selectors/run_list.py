@@ -583,16 +583,18 @@ def _matching_roots(
         matching = matching.filter(cond)
     roots_of = matching.order_by().values("root_id").distinct()[:limit]
     sql, sql_params = roots_of.query.sql_with_params()
-    # The roots once (a CTE used twice is materialised), counted and the first few.
+    # The roots once (a CTE used twice is materialised) and counted; their ids
+    # only when they are few: (root id, count) rows, or one (NULL, count) row.
     with connections[roots_of.db].cursor() as cursor:
         cursor.execute(
-            f"WITH m AS ({sql}) "  # noqa: S608 - Django's SQL, parameters apart
-            "SELECT root_id, (SELECT COUNT(*) FROM m) FROM m LIMIT %s",
-            [*sql_params, FEW_MATCHES + 1],
+            f"WITH m AS ({sql}), n AS (SELECT COUNT(*) AS c FROM m) "  # noqa: S608 - Django's SQL, parameters apart
+            "SELECT m.root_id, n.c FROM m, n WHERE n.c <= %s "
+            "UNION ALL SELECT NULL, n.c FROM n WHERE n.c > %s",
+            [*sql_params, FEW_MATCHES, FEW_MATCHES],
         )
         rows = cursor.fetchall()
     total = rows[0][1] if rows else 0
-    found = [r[0] for r in rows] if len(rows) <= FEW_MATCHES else None
+    found = [r[0] for r in rows] if total <= FEW_MATCHES else None
     if total >= limit:
         return found, limit - 1, False
     return found, total, True
