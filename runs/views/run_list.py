@@ -75,14 +75,11 @@ class RowRenderer:
     the partial's time.
     """
 
-    def __init__(
-        self, *, runs_base: str, exp_base: str, children_qs: str, experiment, can_edit: bool
-    ) -> None:
+    def __init__(self, *, runs_base: str, exp_base: str, children_qs: str, experiment) -> None:
         self.runs_base = runs_base
         self.exp_base = exp_base
         self.children_qs = escape(children_qs)
         self.link_experiment = experiment is None
-        self.can_edit = can_edit
         # As the template's date filter: in the current time zone.
         self.tz = timezone.get_current_timezone()
         self.experiment_links: dict[str, str] = {}
@@ -95,11 +92,10 @@ class RowRenderer:
                 "run-row" + ("" if row.matches else " nomatch") + (" child" if row.depth else "")
             )
             ancestors = escape(" ".join(row.ancestors))
+            # Every member selects rows (to compare them); only editors get tag and cancel.
             select = (
                 f'<td class="sel"><input type="checkbox" name="runs" value="{rid}" '
                 f'form="run-bulk" aria-label="Select {rid}"></td>'
-                if self.can_edit
-                else ""
             )
             cells = "".join(self._cells(row, oob=False))
             row.html = SafeString(
@@ -287,7 +283,6 @@ def table_context(
             exp_base=ctx["exp_base"],
             children_qs=params.querystring(),
             experiment=experiment,
-            can_edit=ctx["can_edit"],
         ).render(page.rows)
         ctx.update(
             params=params,
@@ -305,6 +300,7 @@ def table_context(
             live_qs=params.querystring(),
             column_choices=_column_choices(params, metric_names, property_keys),
             canonical=list_path + params.querystring(page=page.number).rstrip("?"),
+            export_url=list_path + "export.csv" + params.querystring().rstrip("?"),
         )
         return ctx, 200
     raw = _raw_items(query)
@@ -323,6 +319,7 @@ def table_context(
         filter_caret=_caret(getattr(form, "filter_error_position", None)),
         column_choices=[],
         canonical=request.get_full_path(),
+        export_url=list_path + "export.csv",
     )
     return ctx, 400
 
@@ -435,7 +432,6 @@ def _renderer(ctx: dict) -> RowRenderer:
         exp_base=ctx["exp_base"],
         children_qs=ctx["children_qs"],
         experiment=None,
-        can_edit=ctx["can_edit"],
     )
 
 

@@ -59,9 +59,8 @@
     all.forEach(function (b) { b.closest("tr").classList.toggle("selected", b.checked); });
     const count = document.querySelector("[data-bulk-count]");
     if (count) {
-      count.textContent = chosen.length
-        ? chosen.length + " selected"
-        : "Select runs to tag or cancel them";
+      if (!count.dataset.empty) count.dataset.empty = count.textContent;
+      count.textContent = chosen.length ? chosen.length + " selected" : count.dataset.empty;
     }
     document.querySelectorAll("[data-bulk-action]").forEach(function (b) { b.disabled = !chosen.length; });
     const head = document.querySelector("[data-select-all]");
@@ -70,6 +69,13 @@
       head.indeterminate = chosen.length > 0 && chosen.length < all.length;
     }
   }
+  // Compare: the selected runs side by side (/w/<ws>/compare/?runs=a,b,c).
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-compare-url]");
+    if (!button) return;
+    const ids = boxes().filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+    if (ids.length) location.assign(button.dataset.compareUrl + "?runs=" + ids.map(encodeURIComponent).join(","));
+  });
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-select-all]")) {
       boxes().forEach(function (b) { if (!b.closest("tr").hidden) b.checked = event.target.checked; });

@@ -78,15 +78,22 @@ def test_anonymous_users_are_sent_to_sign_in(client, workspace, exp, which):
     ("role", "sees_bulk"),
     [(Role.READER, False), (Role.CONTRIBUTOR, True), (Role.OWNER, True)],
 )
-def test_bulk_controls_only_for_contributors_and_owners(client, workspace, exp, role, sees_bulk):
+def test_tag_and_cancel_controls_only_for_contributors_and_owners(
+    client, workspace, exp, role, sees_bulk
+):
     user = UserFactory(username=f"u-{role}")
     MembershipFactory(workspace=workspace, user=user, role=role)
     client.force_login(user)
     RunFactory(experiment=exp)
     response = client.get(list_url(workspace))
     assert response.status_code == 200
-    assert (b'id="run-bulk"' in response.content) is sees_bulk
-    assert (b'name="runs"' in response.content) is sees_bulk
+    # Every member selects rows to compare them and can export the list.
+    assert b'id="run-bulk"' in response.content
+    assert b'name="runs"' in response.content
+    assert b"data-compare-url=" in response.content
+    assert b"export.csv" in response.content
+    assert (b'value="tag-add"' in response.content) is sees_bulk
+    assert (b'value="cancel"' in response.content) is sees_bulk
 
 
 def test_unknown_experiment_is_404(reader_client, workspace):
