@@ -143,6 +143,9 @@ class Run(models.Model):
             models.Index(
                 fields=["id", "workspace", "experiment", "parent", "root"], name="run_id_tree"
             ),
+            # The descendants of a root (root, parent not null): two columns, so that
+            # SQLite prefers it to a one-column index on a condition (status, ...).
+            models.Index(fields=["root", "parent"], name="run_root_parent"),
         ]
 
     def __str__(self) -> str:
