@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from django.db import connections
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     DurationField,
     Exists,
@@ -35,6 +36,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
     Window,
 )
 from django.db.models.functions import Coalesce, Concat, Now, Substr
@@ -49,8 +51,9 @@ MAX_PER_PAGE = 200
 # asked for); beyond, the list says "5,000+": an exact count would read every match.
 COUNT_CAP = 5_000
 # Up to this many matching trees, the page is sorted from their ids; more are met in
-# sort order instead (each root tested until the page is full).
-FEW_MATCHES = 1000
+# sort order instead (each root tested until the page is full, cheap when they are
+# many: 5% of the roots or more at 100,000 runs).
+FEW_MATCHES = 5_000
 MAX_CHILDREN_SHOWN = 200
 CHOOSER_RECENT_RUNS = 500
 CHOOSER_CAP = 200
@@ -287,46 +290,42 @@ def _tag_q(spec: str) -> Q:
     return Q(Exists(hit))
 
 
-def _tag_join_q(spec: str) -> Q:
+def _tag_index_leaf(spec: str) -> tuple[str, dict]:
     key, sep, value = spec.partition(":")
-    return Q(tags__key=key, tags__value=value) if sep else Q(tags__key=key)
+    return ("tag", {"key": key, "value": value} if sep else {"key": key})
 
 
-# Relation of Run and its key column, for conditions that join it (_join_leaf_q).
-_JOINS = {
-    "tag": ("tags", "key"),
-    "property": ("properties", "key"),
-    "metric": ("latest_metrics", "name"),
+# Per kind of condition: Run's relation, its model, the key column.
+_INDEXED = {
+    "tag": ("tags", Tag, "key"),
+    "property": ("properties", Property, "key"),
+    "metric": ("latest_metrics", LatestMetric, "name"),
 }
 
 
-def _join_leaf_q(node: Any) -> Q | None:
-    """A positive tag, property or metric condition as a join on its index, else None.
-
-    The same runs as runs.query's EXISTS form: a run has at most one row per tag
-    key, property key or metric name, so the join never repeats a run. Used to
-    find every match (the count), from the (key, value, run) or (name, value)
-    index instead of testing each run.
-    """
+def _index_leaf(node: Any) -> tuple[str, dict] | None:
+    """A positive tag, property or metric condition as (kind, lookups on its rows), or
+    None: the same runs as runs.query's EXISTS form, found from the (key, value, run)
+    or (name, value) index instead of by testing each run. A run has one row per
+    tag key, property key or metric name, so a join on them never repeats a run."""
     from runs import query
 
     field = getattr(node, "field", None)
     if field is None or field.kind == "field" or field.children:
         return None
-    relation, key_column = _JOINS[field.kind]
-    key = {f"{relation}__{key_column}": field.name}
+    key = {_INDEXED[field.kind][2]: field.name}
     number = float if field.kind == "metric" else str
     if isinstance(node, query.Exists):
-        return None if node.negated else Q(**key)
+        return None if node.negated else (field.kind, key)
     if isinstance(node, query.In):
         if node.negated:
             return None
-        return Q(**key, **{f"{relation}__value__in": [number(v) for v in node.values]})
+        return (field.kind, {**key, "value__in": [number(v) for v in node.values]})
     if isinstance(node, query.Compare):
         suffix = {"=": "", "<": "__lt", "<=": "__lte", ">": "__gt", ">=": "__gte"}.get(node.op)
         if suffix is None or (suffix and field.kind != "metric"):
             return None
-        return Q(**key, **{f"{relation}__value{suffix}": number(node.value)})
+        return (field.kind, {**key, f"value{suffix}": number(node.value)})
     return None
 
 
@@ -366,24 +365,37 @@ def match_q(params: RunListParams) -> Q:
 
 
 def match_filters(params: RunListParams) -> list[Q]:
-    """match_q as filters to apply one after the other (`qs.filter(a).filter(b)...`),
-    for finding every match: the top level's positive tag, property and metric
-    conditions are joins on their indexes (a join each), the rest is as in match_q."""
+    """match_q as filters to apply one after the other (`qs.filter(a).filter(b)`), for
+    finding every match: the first positive tag, property or metric condition of the
+    top level drives the query from its index; the rest is as in match_q (tested on
+    the runs found)."""
     from runs import query
 
-    rest, joins = _field_q(params), []
+    rest, lead = _field_q(params), None
     if params.q:
         rest &= _text_q(params.q)
     if params.filter_node is not None:
         node = params.filter_node
         for item in node.items if isinstance(node, query.And) else (node,):
-            join = _join_leaf_q(item)
-            if join is None:
+            leaf = _index_leaf(item) if lead is None else None
+            if leaf is None:
                 rest &= query.to_q(item)
             else:
-                joins.append(join)
-    joins += [_tag_join_q(spec) for spec in params.tags]
-    return [rest, *joins]
+                lead = leaf
+    for spec in params.tags:
+        if lead is None:
+            lead = _tag_index_leaf(spec)
+        else:
+            rest &= _tag_q(spec)
+    if lead is None:
+        return [rest]
+    relation, model, _ = _INDEXED[lead[0]]
+    if not rest:
+        # Alone, a join: SQLite walks the index and looks each run up.
+        return [Q(**{f"{relation}__{k}": v for k, v in lead[1].items()})]
+    # Beside other conditions SQLite would rather scan the runs for a join; it keeps
+    # to the index through `pk IN (...)`.
+    return [rest, Q(pk__in=model.objects.filter(**lead[1]).values("run_id"))]
 
 
 def root_match_q(params: RunListParams) -> Q:
@@ -575,7 +587,7 @@ def _matching_roots(
 
     One query, driven by the conditions' indexes: the distinct roots of the
     matching runs, counted up to COUNT_CAP (or to the page asked for, if further),
-    with the first FEW_MATCHES of them.
+    and their ids when there are at most FEW_MATCHES.
     """
     limit = max(COUNT_CAP, number * params.per_page) + 1
     matching = scope
@@ -739,9 +751,13 @@ def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[st
     with_kids = [pk for pk in root_ids if pk in groups]
     if params.filtering and with_kids:
         matching = set()
+        # The condition as a CASE: tested on the trees' runs (found by root), never
+        # used by SQLite to pick an index of its own (a status index, say).
+        hit = Case(When(match_q(params), then=Value(True)), default=Value(False))
         for pk, root_id in (
             Run.objects.filter(root_id__in=with_kids)
-            .filter(match_q(params))
+            .alias(hit=ExpressionWrapper(hit, output_field=BooleanField()))
+            .filter(hit=True)
             .values_list("pk", "root_id")
         ):
             matching.add(pk)
@@ -863,7 +879,9 @@ def run_children_rows(
     if params.filtering:
         cond = match_q(params)
         below = Run.objects.filter(
-            root_id=OuterRef("root_id"), id__startswith=Concat(OuterRef("id"), Value("_"))
+            root_id=OuterRef("root_id"),
+            parent__isnull=False,
+            id__startswith=Concat(OuterRef("id"), Value("_")),
         ).filter(cond)
         qs = qs.annotate(is_match=ExpressionWrapper(cond, output_field=BooleanField())).filter(
             Q(is_match=True) | Q(Exists(below))
