@@ -56,6 +56,8 @@ def configure(db_path: Path) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     os.environ["ALLOWED_HOSTS"] = "testserver"
+    # As in production: the cached template loader, no query log.
+    os.environ["DEBUG"] = "0"
     os.environ["SECURE_SSL_REDIRECT"] = "0"
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["DJANGO_SETTINGS_MODULE"] = "studio.settings"
