@@ -351,7 +351,12 @@ class Run:
 
     def _finish_cancel(self) -> None:
         try:
-            self._end("cancel", "Canceled", {"immediate": True})
+            if self._owned:
+                # As an own cancel: the children this process created stop heartbeating now,
+                # rather than each noticing the same cancel at its next heartbeat.
+                self.cancel()
+            else:
+                self._end("cancel", "Canceled", {"immediate": True})
         except StudioError as exc:
             logger.error("run %s: could not mark the run Canceled: %s", self.id, exc)
 
