@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time
 
 from django import forms
+from django.http import QueryDict
 from django.utils.dateparse import parse_date, parse_datetime
 
+from runs import query
 from runs.exceptions import ValidationFailed
 from runs.selectors.run_list import (
     BUILTIN_COLUMNS,
@@ -19,6 +22,7 @@ from runs.selectors.run_list import (
     normalise_key,
     sort_is_valid,
 )
+from runs.services.saved_views import charts_text, normalise_charts
 from runs.services.tags import check_key, check_value
 from runs.status import Status
 
@@ -29,6 +33,7 @@ MAX_VALUE_CHARS = 255
 MAX_COLUMNS = 30
 MAX_PAGE = 1_000_000
 MAX_BULK_RUNS = 1000
+MAX_CHARTS_TEXT = 8000
 
 
 class MultiValueField(forms.Field):
@@ -89,6 +94,7 @@ class RunListForm(forms.Form):
     cols = MultiValueField(max_values=MAX_COLUMNS, max_chars=MAX_COLUMNS * 260)
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
     per_page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PER_PAGE)
+    charts = forms.CharField(required=False, max_length=MAX_CHARTS_TEXT, strip=True)
 
     def clean_q(self) -> str:
         q = self.cleaned_data["q"]
@@ -100,10 +106,6 @@ class RunListForm(forms.Form):
         text = self.cleaned_data["filter"]
         self.filter_node = None
         if text:
-            try:
-                from runs import query
-            except ImportError:
-                raise forms.ValidationError("the filter language is not available") from None
             try:
                 self.filter_node = query.parse(text)
             except query.QueryError as exc:
@@ -170,6 +172,22 @@ class RunListForm(forms.Form):
         # The run link is always the first column.
         return ("id", *dict.fromkeys(k for k in keys if k != "id"))
 
+    def clean_charts(self) -> str:
+        """A JSON list of chart specs (as a saved view keeps them), made canonical."""
+        text = self.cleaned_data["charts"]
+        if not text:
+            return ""
+        try:
+            raw = json.loads(text)
+        except (ValueError, RecursionError):
+            raise forms.ValidationError(
+                'a JSON list of charts, like [{"type": "line", "metric": "loss"}]'
+            ) from None
+        try:
+            return charts_text(normalise_charts(raw))
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message) from None
+
     def clean(self) -> dict:
         data = super().clean()
         after, before = data.get("created_after"), data.get("created_before")
@@ -197,15 +215,41 @@ class RunListForm(forms.Form):
             cols=d["cols"],
             page=d["page"] or 1,
             per_page=d["per_page"] or PER_PAGE,
+            charts_text=d["charts"],
         )
 
     def error_messages(self) -> list[str]:
         """`field: message` lines for the page's error box."""
-        out = []
-        for name, errors in self.errors.items():
-            for error in errors:
-                out.append(error if name == "__all__" else f"{name}: {error}")
-        return out
+        return _error_lines(self)
+
+
+def _error_lines(form: forms.Form) -> list[str]:
+    """`field: message` lines (a message that already names its field keeps its words)."""
+    out = []
+    for name, errors in form.errors.items():
+        for error in errors:
+            out.append(error if name == "__all__" or error.startswith(name) else f"{name}: {error}")
+    return out
+
+
+def chart_from_fields(data: QueryDict) -> dict:
+    """The chart an "Add chart" form describes (`type`, `metric`, `x`, `y`, `dimensions`,
+    `color`, `logY`, `title`); normalise_charts validates it with the others."""
+    kind = data.get("type", "")
+    chart: dict = {"type": kind}
+    if data.get("title", "").strip():
+        chart["title"] = data["title"]
+    if kind in ("line", "bar"):
+        chart["metric"] = data.get("metric", "")
+    elif kind == "scatter":
+        chart["x"], chart["y"] = data.get("x", ""), data.get("y", "")
+    elif kind == "parallel":
+        chart["dimensions"] = [d for d in data.getlist("dimensions") if d]
+        if data.get("color"):
+            chart["color"] = data["color"]
+    if kind in ("line", "scatter") and data.get("logY"):
+        chart["logY"] = True
+    return chart
 
 
 class BulkForm(forms.Form):
@@ -238,8 +282,4 @@ class BulkForm(forms.Form):
         return data
 
     def error_messages(self) -> list[str]:
-        out = []
-        for name, errors in self.errors.items():
-            for error in errors:
-                out.append(error if name == "__all__" else f"{name}: {error}")
-        return out
+        return _error_lines(self)

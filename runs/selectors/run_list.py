@@ -15,6 +15,7 @@ children summary, the column chooser names.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,23 @@ from runs.markdown import first_line
 from runs.models import Experiment, LatestMetric, Property, Run, Tag, Workspace
 from runs.status import TERMINAL, Status
 
+# The run list's state, in the order its query string lists them: what a saved view keeps.
+STATE_PARAMS = (
+    "q",
+    "filter",
+    "status",
+    "experiment",
+    "target",
+    "submitter",
+    "tag",
+    "created_after",
+    "created_before",
+    "sort",
+    "cols",
+    "per_page",
+)
+# Every parameter of a run list's URL: its state, the charts above it, the page.
+LIST_PARAMS = (*STATE_PARAMS, "charts", "page")
 PER_PAGE = 50
 MAX_PER_PAGE = 200
 # Matching trees are counted exactly up to this many (further when a page past it is
@@ -175,6 +193,12 @@ class RunListParams:
     cols: tuple[str, ...] = DEFAULT_COLUMNS
     page: int = 1
     per_page: int = PER_PAGE
+    # The charts above the list (plain lists; a saved view keeps its own), canonical JSON.
+    charts_text: str = ""
+
+    @property
+    def charts(self) -> list[dict[str, Any]]:
+        return json.loads(self.charts_text) if self.charts_text else []
 
     @property
     def filtering(self) -> bool:
@@ -228,6 +252,8 @@ class RunListParams:
             out.append(("cols", ",".join(self.cols)))
         if self.per_page != PER_PAGE:
             out.append(("per_page", str(self.per_page)))
+        if self.charts_text:
+            out.append(("charts", self.charts_text))
         if page and self.page != 1:
             out.append(("page", str(self.page)))
         return out

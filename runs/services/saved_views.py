@@ -19,6 +19,7 @@ Who may do what (`actor` is the member's Membership):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -36,25 +37,12 @@ from runs.models import (
     SavedViewVersion,
     Workspace,
 )
+from runs.selectors.run_list import STATE_PARAMS
 
 if TYPE_CHECKING:
     from runs.selectors.run_list import RunListParams
 
-# The run list's state parameters, in the order a query string lists them.
-STATE_KEYS = (
-    "q",
-    "filter",
-    "status",
-    "experiment",
-    "target",
-    "submitter",
-    "tag",
-    "created_after",
-    "created_before",
-    "sort",
-    "cols",
-    "per_page",
-)
+STATE_KEYS = STATE_PARAMS
 MULTI_KEYS = ("status", "experiment", "target", "submitter", "tag")
 # `page` is where the reader is, not what the view is: accepted and dropped.
 IGNORED_KEYS = ("page",)
@@ -264,6 +252,11 @@ def _chart(index: int, raw: Any) -> dict[str, Any]:
         if value:
             chart["smoothing"] = round(float(value), 2)
     return chart
+
+
+def charts_text(charts: list[dict[str, Any]]) -> str:
+    """Normalised charts as the run list's `charts` parameter (canonical JSON; "" for none)."""
+    return json.dumps(charts, separators=(",", ":"), ensure_ascii=False) if charts else ""
 
 
 def normalise_charts(raw: Any) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -28,29 +29,16 @@ from runs.models import Experiment, Role, Run, Workspace
 from runs.selectors.run_list import (
     BUILTIN_COLUMNS,
     DEFAULT_COLUMNS,
+    LIST_PARAMS,
     MAX_PER_PAGE,
     RunListParams,
     RunRow,
     column_for,
 )
 from runs.status import Status
+from runs.views.list_charts import add_chart, list_charts_context
 
 TEMPLATE = "runs/run_list.html"
-LIST_PARAMS = (
-    "q",
-    "filter",
-    "status",
-    "experiment",
-    "target",
-    "submitter",
-    "tag",
-    "created_after",
-    "created_before",
-    "sort",
-    "cols",
-    "page",
-    "per_page",
-)
 CHIP_LABELS = {
     "status": "status",
     "experiment": "experiment",
@@ -253,11 +241,7 @@ def table_context(
 ) -> tuple[dict, int]:
     """Everything the `run-table` partial draws for the state in `query`, and the status."""
     form = RunListForm(query)
-    list_path = (
-        reverse("runs:experiment-runs", args=[ws.slug, experiment.name])
-        if experiment
-        else reverse("runs:run-list", args=[ws.slug])
-    )
+    list_path = _list_path(ws, experiment)
     runs_base = reverse("runs:run-list", args=[ws.slug])
     ctx: dict = {
         "workspace": ws,
@@ -281,7 +265,7 @@ def table_context(
         RowRenderer(
             runs_base=runs_base,
             exp_base=ctx["exp_base"],
-            children_qs=params.querystring(),
+            children_qs=params.querystring(charts=None),
             experiment=experiment,
         ).render(page.rows)
         ctx.update(
@@ -296,11 +280,13 @@ def table_context(
             chips=_chips(params),
             state_items=state_items,
             page_state=params.items(),
-            children_qs=params.querystring(),
-            live_qs=params.querystring(),
+            state_qs=params.querystring(),
+            # Children and live rows need the list's conditions and columns, not its charts.
+            children_qs=params.querystring(charts=None),
+            live_qs=params.querystring(charts=None),
             column_choices=_column_choices(params, metric_names, property_keys),
             canonical=list_path + params.querystring(page=page.number).rstrip("?"),
-            export_url=list_path + "export.csv" + params.querystring().rstrip("?"),
+            export_url=list_path + "export.csv" + params.querystring(charts=None).rstrip("?"),
         )
         return ctx, 200
     raw = _raw_items(query)
@@ -377,16 +363,34 @@ def run_list(request: StudioRequest, workspace: str, experiment: str | None = No
         if response is not None:
             return response
     exp = get_object_or_404(Experiment, workspace=ws, name=experiment) if experiment else None
-    ctx, code = table_context(request, ws, exp, request.GET)
-    template = TEMPLATE
+    query, chart_error = request.GET, None
+    if "add_chart" in query:
+        list_path = _list_path(ws, exp)
+        added = add_chart(list_path, query)
+        if isinstance(added, HttpResponse):
+            return added
+        # Show the list the form came from, with what is wrong with the chart.
+        query, chart_error = QueryDict(query.get("state", "").lstrip("?")), added
+    ctx, code = table_context(request, ws, exp, query)
+    ctx.update(list_charts_context(ctx), chart_error=chart_error)
+    if chart_error:
+        code = 400
     partial = request.htmx and not request.htmx.history_restore_request
-    if partial:
-        template += "#run-table"
-    response = render(request, template, ctx, status=code)
-    if partial:
-        # Forms send every field (empty ones too): push the clean, shareable URL instead.
-        push_url(response, ctx["canonical"])
+    if not partial:
+        return render(request, TEMPLATE, ctx, status=code)
+    # The table, and the charts out of band: they draw the runs of the new page.
+    html = render_to_string(TEMPLATE + "#run-table", ctx, request=request)
+    html += render_to_string("runs/includes/_views_charts.html", {**ctx, "oob": True}, request)
+    response = HttpResponse(html, status=code)
+    # Forms send every field (empty ones too): push the clean, shareable URL instead.
+    push_url(response, ctx["canonical"])
     return response
+
+
+def _list_path(ws: Workspace, experiment: Experiment | None) -> str:
+    if experiment:
+        return reverse("runs:experiment-runs", args=[ws.slug, experiment.name])
+    return reverse("runs:run-list", args=[ws.slug])
 
 
 @login_required
@@ -419,7 +423,7 @@ def table_context_rows(request: StudioRequest, ws: Workspace) -> tuple[dict, int
     ctx.update(
         params=params,
         columns=params.columns,
-        children_qs=params.querystring(),
+        children_qs=params.querystring(charts=None),
         exp_base=reverse("runs:workspace-home", args=[ws.slug]) + "experiments/",
     )
     return ctx, 200

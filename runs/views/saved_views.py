@@ -17,6 +17,8 @@ to members with no view of their own, with a link to the plain list (`?default=n
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
@@ -29,15 +31,15 @@ from django_htmx.http import push_url
 
 from runs import selectors
 from runs.exceptions import StudioError, ValidationFailed
+from runs.forms import chart_from_fields
 from runs.http import StudioRequest
 from runs.models import Role, SavedView, Workspace
 from runs.selectors import saved_views as view_selectors
 from runs.services import saved_views as view_services
+from runs.views.list_charts import charts_context
 from runs.views.run_list import table_context
 
 TEMPLATE = "runs/saved_view.html"
-# Charts draw the matching runs on the page, up to what the chart endpoints take.
-MAX_CHART_RUNS = 100
 
 
 def _view_or_tombstone(request: StudioRequest, ws: Workspace, view_id: int):
@@ -49,13 +51,12 @@ def _view_or_tombstone(request: StudioRequest, ws: Workspace, view_id: int):
     return view, None
 
 
-def _chart_fields(column_choices: list[dict]) -> dict[str, list[str]]:
-    metrics = [c["key"] for c in column_choices if c["group"] == "metric"]
-    properties = [c["key"] for c in column_choices if c["group"] == "property"]
-    return {
-        "metrics": [m.partition(".")[2] for m in metrics],
-        "fields": metrics + properties,
-    }
+def _without_charts(query: QueryDict) -> QueryDict:
+    if "charts" not in query:
+        return query
+    query = query.copy()
+    del query["charts"]
+    return query
 
 
 def view_context(
@@ -63,7 +64,8 @@ def view_context(
 ) -> tuple[dict, int]:
     """The run list of `view` with the state `query` (None: as saved), and the view's bar."""
     as_saved = query is None
-    state_query = view_services.state_query(view.state) if as_saved else query
+    # The view's charts are its own: a `charts` parameter is for plain lists.
+    state_query = view_services.state_query(view.state) if as_saved else _without_charts(query)
     ctx, code = table_context(request, ws, None, state_query)
     list_path = reverse("runs:saved-view-list", args=[ws.slug, view.pk])
     view_path = reverse("runs:saved-view", args=[ws.slug, view.pk])
@@ -73,10 +75,9 @@ def view_context(
         ctx["canonical"] = list_path + params.querystring(page=page.number).rstrip("?")
         current = view_services.state_of(params)
         modified = current != view.state
-        chart_runs = [r.run.id for r in page.rows if r.matches][:MAX_CHART_RUNS]
         current_qs = params.querystring().lstrip("?")
     else:
-        modified, chart_runs, current_qs = True, [], ""
+        modified, current_qs = True, ""
     editable = view_services.can_edit(view, ws.membership)
     ctx.update(
         view=view,
@@ -89,12 +90,7 @@ def view_context(
         can_pin=ws.membership.has_role(Role.OWNER) and view.is_shared,
         is_default=ws.default_view_id == view.pk,
         current_qs=current_qs,
-        chart_runs=chart_runs,
-        chart_fields=_chart_fields(ctx.get("column_choices", [])),
-        charts=[(i, c, view_selectors.chart_label(c)) for i, c in enumerate(view.charts)],
-        charts_json=view.charts,
-        chart_series_url=reverse("runs:chart-series", args=[ws.slug]),
-        chart_values_url=reverse("runs:chart-values", args=[ws.slug]),
+        **charts_context(ctx, view.charts, ctx.get("page"), [None] * len(view.charts)),
     )
     return ctx, code
 
@@ -219,19 +215,30 @@ def _posted_state(request: StudioRequest) -> QueryDict:
     return state
 
 
+def _posted_charts(request: StudioRequest) -> object:
+    """The `charts` of the posted list state, parsed (the service validates them)."""
+    text = QueryDict(request.POST.get("state", "").lstrip("?")).get("charts", "")
+    try:
+        return json.loads(text) if text.strip() else []
+    except (ValueError, RecursionError):
+        return text  # refused by the service with what a chart list looks like
+
+
 @login_required
 @require_POST
 def saved_view_create(request: StudioRequest, workspace: str) -> HttpResponse:
     """Save the list's state as a new view (Save view, Save as new); readers too."""
     ws = selectors.workspace_for_member(request.user, workspace)
     back = _back(request, reverse("runs:run-list", args=[ws.slug]))
-    charts = []
     source_id = request.POST.get("charts_from", "")
     if source_id.isdigit():
         source = view_selectors.saved_view_get(
             workspace=ws, actor=ws.membership, view_id=int(source_id)
         )
         charts = source.charts
+    else:
+        # A plain list's charts ride in its state (the `charts` parameter), as JSON.
+        charts = _posted_charts(request)
     try:
         view = view_services.saved_view_create(
             actor=ws.membership,
@@ -313,25 +320,6 @@ def saved_view_settings(request: StudioRequest, workspace: str, view_id: int) ->
     return HttpResponseRedirect(back)
 
 
-def _chart_from_post(post: QueryDict) -> dict:
-    """The chart of the "Add chart" form (validated by the service with the others)."""
-    kind = post.get("type", "")
-    chart: dict = {"type": kind}
-    if post.get("title", "").strip():
-        chart["title"] = post["title"]
-    if kind in ("line", "bar"):
-        chart["metric"] = post.get("metric", "")
-    elif kind == "scatter":
-        chart["x"], chart["y"] = post.get("x", ""), post.get("y", "")
-    elif kind == "parallel":
-        chart["dimensions"] = [d for d in post.getlist("dimensions") if d]
-        if post.get("color"):
-            chart["color"] = post["color"]
-    if kind in ("line", "scatter") and post.get("logY"):
-        chart["logY"] = True
-    return chart
-
-
 @login_required
 @require_POST
 def saved_view_charts(request: StudioRequest, workspace: str, view_id: int) -> HttpResponse:
@@ -342,7 +330,7 @@ def saved_view_charts(request: StudioRequest, workspace: str, view_id: int) -> H
     action = request.POST.get("action")
     try:
         if action == "add":
-            charts.append(_chart_from_post(request.POST))
+            charts.append(chart_from_fields(request.POST))
         elif action == "remove":
             index = request.POST.get("index", "")
             if not index.isdigit() or int(index) >= len(charts):

@@ -25,8 +25,9 @@
 //   "parallel"     values.json; spec: {dimensions: ["properties.lr", ..., "metrics.acc"],
 //                  color: "metrics.acc", height}
 //
-//   Every spec may carry `colours` ({runId: css colour}); otherwise a run's colour is
-//   StudioCharts.colour(i), i its position in data.runs, so the same run order gives
+//   Every spec may carry `colours` ({runId: css colour}) or `colourIndex` ({runId: i}:
+//   the palette's i-th colour, for runs left out of data.runs); otherwise a run's colour
+//   is StudioCharts.colour(i), i its position in data.runs, so the same run order gives
 //   the same colours in every chart (and in swatches drawn with the same function).
 //
 //   Helpers: StudioCharts.colour(i), StudioCharts.ema(values, weight),
@@ -89,7 +90,9 @@
   }
 
   function runColour(spec, run, index, th) {
-    return (spec.colours && spec.colours[run.runId]) || colour(index, th);
+    if (spec.colours && spec.colours[run.runId]) return spec.colours[run.runId];
+    const at = spec.colourIndex && spec.colourIndex[run.runId];
+    return colour(at === undefined ? index : at, th);
   }
 
   function hexToRgb(hex) {
@@ -288,6 +291,20 @@
     return content.length > max ? content.slice(0, max - 1) + "…" : content;
   }
 
+  // Shorten an SVG text (already in the page) until it is at most `width` pixels wide;
+  // the full text stays in its title.
+  function fitText(t, width) {
+    const full = t.textContent;
+    if (!t.getComputedTextLength || t.getComputedTextLength() <= width) return t;
+    let keep = full.length;
+    while (keep > 1 && t.getComputedTextLength() > width) {
+      keep = Math.max(1, Math.floor(keep * Math.min(0.95, width / t.getComputedTextLength())));
+      t.textContent = full.slice(0, keep) + "…";
+    }
+    svgEl("title", {}, t).textContent = full;
+    return t;
+  }
+
   // -- line: a metric over steps, one line per run (uPlot) --------------------------------
 
   function drawLine(el, spec, data, th) {
@@ -469,9 +486,9 @@
     rows.forEach(function (row, i) {
       const y = top + i * rowH;
       const name = runName(row.run);
-      text(svg, labelW, y + rowH / 2 + 4, clipText(name, Math.floor(labelW / 7)), {
+      fitText(text(svg, labelW, y + rowH / 2 + 4, clipText(name, Math.floor(labelW / 5)), {
         class: "chart-label", "text-anchor": "end", fill: th.text,
-      });
+      }), labelW - 4);
       if (row.value === null) {
         text(svg, x(0) + 4, y + rowH / 2 + 4, "no value", { class: "chart-tick", fill: th.faint });
         return;

@@ -19,6 +19,27 @@
     return { type: "parallel", dimensions: chart.dimensions, color: chart.color || chart.dimensions[chart.dimensions.length - 1], height: 240 };
   }
 
+  // Line and bar charts leave out the runs of the page that have nothing to draw (a list
+  // mixes experiments that log different metrics); a run keeps its colour in every chart.
+  function withValues(chart, data) {
+    const runs = data.runs || [];
+    const colourIndex = {};
+    runs.forEach(function (r, i) { colourIndex[r.runId] = i; });
+    let keep = null;
+    if (chart.type === "line") keep = function (r) { return r.steps && r.steps.length; };
+    if (chart.type === "bar") keep = function (r) { return StudioCharts.fieldValue(r, "metrics." + chart.metric) !== null; };
+    if (!keep) return { data: data, colourIndex: colourIndex, left: 0 };
+    const kept = runs.filter(keep);
+    // With nothing to draw, the chart says so itself.
+    if (!kept.length) return { data: data, colourIndex: colourIndex, left: 0 };
+    return {
+      data: Object.assign({}, data, { runs: kept }),
+      colourIndex: colourIndex,
+      left: runs.length - kept.length,
+      what: chart.type === "line" ? "points of " + chart.metric : "a value of " + chart.metric,
+    };
+  }
+
   function message(body, text) {
     body.removeAttribute("aria-busy");
     body.innerHTML = "";
@@ -58,7 +79,14 @@
           }
           body.removeAttribute("aria-busy");
           body.innerHTML = "";
-          drawn.push(StudioCharts.render(body, chartSpec(chart), result.json));
+          const shown = withValues(chart, result.json);
+          drawn.push(StudioCharts.render(body, Object.assign(chartSpec(chart), { colourIndex: shown.colourIndex }), shown.data));
+          if (shown.left) {
+            const note = document.createElement("div");
+            note.className = "chart-message chart-note";
+            note.textContent = shown.left + " run" + (shown.left === 1 ? "" : "s") + " on this page without " + shown.what + " left out.";
+            body.appendChild(note);
+          }
           figure.dataset.drawn = "1";
         })
         .catch(function () { message(body, "The chart could not be loaded."); });
@@ -99,9 +127,10 @@
     if (window.studioToast) window.studioToast("Link selected: copy it with Ctrl+C");
   }
 
-  // "Save view" on the run list: the list's state is the address bar's (htmx pushes it).
+  // "Save view" and "Add chart" on the run list: the list's state is the address bar's
+  // (htmx pushes it).
   document.addEventListener("submit", function (event) {
-    const form = event.target.closest("[data-save-view]");
+    const form = event.target.closest("[data-list-state]");
     if (!form) return;
     const input = form.querySelector("[data-current-state]");
     if (input) input.value = window.location.search;

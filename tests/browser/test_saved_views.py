@@ -124,3 +124,51 @@ def test_save_share_open_edit_and_delete_a_view(browser_page, second_page, live_
     expect(page.locator(".view-gone")).to_contain_text("by bob")
     page.click("text=Go to all runs")
     expect(page.locator("#run-table tr.run-row")).to_have_count(4)
+
+
+def test_add_a_chart_to_a_plain_list_follow_the_filter_and_save_it(browser_page, team):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    login(page, "alice")
+    page.goto("/w/team/runs/")
+    expect(page.locator("#view-charts")).to_be_hidden()
+    page.fill("#id_filter", "status = 'Failed'")
+    page.press("#id_filter", "Enter")
+    expect(page.locator("#run-table tr.run-row")).to_have_count(3)
+
+    page.click("#list-add-chart summary")
+    page.select_option("#list-add-chart select[name=type]", "bar")
+    page.select_option("#list-add-chart select[name=metric]", "acc")
+    page.click("#list-add-chart button.btn-primary")
+    # The chart is in the list's URL, with the filter, and draws the failed runs.
+    expect(page).to_have_url(re.compile(r"filter=status.*charts="))
+    chart = page.locator("figure.view-chart[data-chart-type=bar]")
+    expect(chart).to_have_attribute("data-drawn", "1")
+    expect(chart.locator("svg")).to_have_count(1)
+    assert page.locator("#view-charts").get_attribute("data-runs").count(",") == 2
+
+    # A search narrows the table (htmx) and the chart follows it.
+    page.fill("#id_q", "delta")
+    expect(page.locator("#run-table tr.run-row")).to_have_count(1)
+    expect(page.locator("#view-charts")).to_have_attribute("data-runs", row_ids(page)[0])
+    expect(page.locator("figure.view-chart[data-chart-type=bar]")).to_have_attribute(
+        "data-drawn", "1"
+    )
+
+    page.click("#view-save summary")
+    page.fill("#view-save input[name=name]", "failed delta, charted")
+    page.click("#view-save button")
+    expect(page.locator("#view-bar h1")).to_have_text("failed delta, charted")
+    expect(page.locator("figure.view-chart[data-chart-type=bar] svg")).to_have_count(1)
+    view = SavedView.objects.get(name="failed delta, charted")
+    assert view.charts == [{"type": "bar", "metric": "acc"}]
+    assert view.state == {"filter": "status = 'Failed'", "q": "delta"}
+
+    # Back on the plain list, Remove takes the chart out of the URL.
+    page.go_back()
+    page.go_back()
+    expect(page.locator("figure.view-chart")).to_have_count(1)
+    page.click("figure.view-chart >> text=Remove")
+    expect(page.locator("figure.view-chart")).to_have_count(0)
+    assert "charts=" not in page.url

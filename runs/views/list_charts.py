@@ -1,0 +1,80 @@
+"""Charts above a run list: what they draw, and "Add chart" on a plain list.
+
+A saved view keeps its charts (and edits them with POSTs, see saved_views.py);
+a plain run list keeps them in its URL, in the `charts` parameter (a JSON list
+of the same specs), so that a list with charts is a link like any other and
+"Save view" takes them along. Either way the charts draw the matching runs of
+the page, up to what the chart endpoints take.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
+from django.urls import reverse
+
+from runs.exceptions import ValidationFailed
+from runs.forms import RunListForm, chart_from_fields
+from runs.selectors.run_list import RunListParams, RunPage
+from runs.selectors.saved_views import chart_label
+from runs.services.saved_views import charts_text, normalise_charts
+
+MAX_CHART_RUNS = 100
+
+
+def chart_fields(column_choices: list[dict]) -> dict[str, list[str]]:
+    """The metrics (line, bar) and fields (scatter, parallel) the add-chart form offers."""
+    metrics = [c["key"] for c in column_choices if c["group"] == "metric"]
+    properties = [c["key"] for c in column_choices if c["group"] == "property"]
+    return {
+        "metrics": [m.partition(".")[2] for m in metrics],
+        "fields": metrics + properties,
+    }
+
+
+def charts_context(
+    ctx: dict, charts: list[dict], page: RunPage | None, remove_urls: list[str | None]
+) -> dict:
+    """What the charts section (runs/includes/_views_charts.html) draws."""
+    ws = ctx["workspace"]
+    runs = [r.run.id for r in page.rows if r.matches][:MAX_CHART_RUNS] if page else []
+    return {
+        "chart_runs": runs,
+        "chart_fields": chart_fields(ctx.get("column_choices", [])),
+        "charts": [
+            (i, chart, chart_label(chart), remove_urls[i]) for i, chart in enumerate(charts)
+        ],
+        "charts_json": charts,
+        "chart_series_url": reverse("runs:chart-series", args=[ws.slug]),
+        "chart_values_url": reverse("runs:chart-values", args=[ws.slug]),
+    }
+
+
+def list_charts_context(ctx: dict) -> dict:
+    """The charts of a plain run list: its `charts` parameter, each removable by a link."""
+    params: RunListParams | None = ctx.get("params")
+    charts = params.charts if params else []
+    remove = [
+        ctx["list_path"]
+        + params.querystring(charts=charts_text(charts[:i] + charts[i + 1 :]) or None)
+        for i in range(len(charts))
+    ]
+    return charts_context(ctx, charts, ctx.get("page"), remove)
+
+
+def add_chart(list_path: str, request_query: QueryDict) -> HttpResponse | str:
+    """ "Add chart" on a plain list: the list's URL with one more chart (a redirect), or
+    what is wrong with the chart (a message for the page).
+
+    The form sends the list's state as `state` (the address bar's query string) and
+    the chart's fields (chart_from_fields)."""
+    state = QueryDict(request_query.get("state", "").lstrip("?"))
+    form = RunListForm(state)
+    if not form.is_valid():
+        return "the list's state is not valid: " + "; ".join(form.error_messages())
+    params = form.params()
+    try:
+        charts = normalise_charts([*params.charts, chart_from_fields(request_query)])
+    except ValidationFailed as exc:
+        return exc.message
+    query = params.querystring(page=params.page, charts=charts_text(charts))
+    return HttpResponseRedirect(list_path + query)
