@@ -95,7 +95,8 @@ def test_cancel_a_running_run_and_watch_the_badge(browser_page, browser_login, r
     page.on("dialog", accept)
     page.locator("#cancel-run").click()
     badge = page.locator("#run-status")
-    expect(badge).to_have_text("CancelRequested")
+    expect(badge).to_have_text("Cancel Requested")
+    expect(badge).to_have_attribute("data-status", "CancelRequested")
     assert dialogs == ["Cancel this run and 2 unfinished child runs?"]
     expect(page.locator("#run-toolbar button.btn-danger")).to_be_disabled()
     expect(page.locator("#run-children .status-CancelRequested")).to_have_count(2)
