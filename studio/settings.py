@@ -24,6 +24,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 STUDIO_BASE_URL = env_str("STUDIO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # First: its runserver command (TCP_NODELAY) overrides staticfiles' one.
+    "runs",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -35,7 +37,6 @@ INSTALLED_APPS = [
     "template_partials",
     # django-ninja: the API docs page served with its own vendored Swagger UI (no CDN).
     "ninja",
-    "runs",
 ]
 
 MIDDLEWARE = [

@@ -1,11 +1,16 @@
 """Shared fixtures: a workspace, clients for each role, an API client with a token."""
 
 import pytest
+from django.core.servers.basehttp import WSGIRequestHandler
 from django.test import Client
 
 from runs import services
 from runs.models import Role
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+# The live server (SDK and browser tests) sends responses at once, as `make run`'s does
+# (runs/management/commands/runserver.py): no 40 ms delayed-ACK stall a request.
+WSGIRequestHandler.disable_nagle_algorithm = True
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Management commands: create_api_token, seed_demo, fail_stale_runs."""
+"""Management commands: create_api_token, seed_demo, fail_stale_runs, runserver."""
 
 import os
 import re
@@ -391,3 +391,32 @@ def test_supervise_refuses_a_malformed_process(spec):
 
     assert result.returncode != 0
     assert "expected NAME=COMMAND" in result.stderr
+
+
+def test_runserver_is_djangos_with_static_files_and_no_nagle_delay(db, settings, monkeypatch):
+    """`make run`'s server sends each response at once (TCP_NODELAY), and serves static files."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.management import get_commands
+    from django.core.management.commands import runserver as django_runserver
+    from django.core.servers.basehttp import WSGIRequestHandler
+
+    assert get_commands()["runserver"] == "runs"
+    settings.DEBUG = True  # as in `make run`: static files served
+    served = {}
+
+    def fake_run(addr, port, handler, **kwargs):
+        served.update(
+            addr=addr,
+            port=port,
+            handler=handler,
+            nodelay=WSGIRequestHandler.disable_nagle_algorithm,
+        )
+
+    monkeypatch.setattr(django_runserver, "run", fake_run)
+    monkeypatch.setattr(WSGIRequestHandler, "disable_nagle_algorithm", False)
+    call_command(
+        "runserver", "127.0.0.1:8765", use_reloader=False, skip_checks=True, stdout=StringIO()
+    )
+    assert served["nodelay"] is True
+    assert (served["addr"], int(served["port"])) == ("127.0.0.1", 8765)
+    assert isinstance(served["handler"], StaticFilesHandler)
