@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from runs.api import errors, files, metrics, runs, saved_views, workspaces
 from runs.api.auth import BearerToken
+from runs.api.parser import FastJsonParser
 
 api = NinjaAPI(
     title="Run History Studio API",
@@ -20,6 +21,7 @@ api = NinjaAPI(
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
+    parser=FastJsonParser(),
 )
 errors.install(api)
 api.add_router("", workspaces.router)

@@ -78,13 +78,16 @@ def member_run(
     *,
     write: bool = False,
     for_document: bool = False,
+    lean: bool = False,
 ) -> tuple[Workspace, Run]:
-    """The workspace and its run `run_id`, if the token may reach them (404 otherwise)."""
+    """The workspace and its run `run_id`, if the token may reach them (404 otherwise).
+
+    `lean`: the run with its id and workspace only (see selectors.run_get)."""
     ws = member_workspace(request, slug, write=write)
     if not token_of(request).allows_run(run_id):
         raise Http404(f"run {run_id!r} not found in workspace {slug!r}")
     try:
-        run = selectors.run_get(workspace=ws, run_id=run_id, for_document=for_document)
+        run = selectors.run_get(workspace=ws, run_id=run_id, for_document=for_document, lean=lean)
     except Http404:
         raise Http404(f"run {run_id!r} not found in workspace {slug!r}") from None
     return ws, run

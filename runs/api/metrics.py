@@ -31,7 +31,7 @@ def metric_batch(request: HttpRequest, ws: str, run_id: str, body: MetricBatchIn
 
     The columns reach the service as the lists pydantic built: no object per point.
     """
-    _, run = member_run(request, ws, run_id, write=True)
+    _, run = member_run(request, ws, run_id, write=True, lean=True)
     series = [
         services.SeriesIn(name=s.name, values=s.values, steps=s.steps, times=s.times)
         for s in body.series

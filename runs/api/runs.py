@@ -18,6 +18,8 @@ from runs.api.schemas import (
     ChildrenQuery,
     FailIn,
     HeartbeatOut,
+    HeartbeatsIn,
+    HeartbeatsOut,
     PropertiesIn,
     PropertiesOut,
     RunCreateIn,
@@ -278,8 +280,27 @@ def run_children(
 )
 def run_heartbeat(request: HttpRequest, ws: str, run_id: str) -> HeartbeatOut:
     """The run's process is alive; the answer says whether a cancel was asked for."""
-    _, run = member_run(request, ws, run_id, write=True)
+    _, run = member_run(request, ws, run_id, write=True, lean=True)
     run = services.run_heartbeat(run=run)
     return HeartbeatOut(
         status=run.status, cancel_requested=run.status == RunStatus.CANCEL_REQUESTED
+    )
+
+
+@router.post("/w/{ws}/heartbeats", response={200: HeartbeatsOut, **ERRORS}, url_name="heartbeats")
+def runs_heartbeat(request: HttpRequest, ws: str, body: HeartbeatsIn) -> HeartbeatsOut:
+    """The heartbeat of many runs in one request (a process executing a sweep): each run's
+    status and whether a cancel was asked for; ids not found are listed as missing."""
+    workspace = member_workspace(request, ws, write=True)
+    token = token_of(request)
+    wanted = list(dict.fromkeys(i for i in body.run_ids if token.allows_run(i)))
+    statuses = services.runs_heartbeat(workspace=workspace, run_ids=wanted)
+    return HeartbeatsOut(
+        runs={
+            run_id: HeartbeatOut(
+                status=status, cancel_requested=status == RunStatus.CANCEL_REQUESTED
+            )
+            for run_id, status in statuses.items()
+        },
+        missing=[i for i in dict.fromkeys(body.run_ids) if i not in statuses],
     )

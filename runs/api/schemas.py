@@ -221,6 +221,21 @@ class HeartbeatOut(Out):
     cancel_requested: bool
 
 
+MAX_HEARTBEAT_RUNS = 1000
+
+
+class HeartbeatsIn(In):
+    run_ids: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        min_length=1, max_length=MAX_HEARTBEAT_RUNS
+    )
+
+
+class HeartbeatsOut(Out):
+    runs: dict[str, HeartbeatOut]
+    # Ids not found in the workspace (or out of a run-scoped token's reach).
+    missing: list[str]
+
+
 # ---- metrics ------------------------------------------------------------------------
 
 Step = Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX)]

@@ -14,11 +14,19 @@ RUN_DOCUMENT_PREFETCH = (
 )
 
 
-def run_get(*, workspace: Workspace, run_id: str, for_document: bool = False) -> Run:
-    """The run `run_id` of the workspace, or Http404."""
-    qs = Run.objects.filter(workspace=workspace).select_related(
-        "workspace", "experiment", "submitted_by"
-    )
+def run_get(
+    *, workspace: Workspace, run_id: str, for_document: bool = False, lean: bool = False
+) -> Run:
+    """The run `run_id` of the workspace, or Http404.
+
+    `lean`: only its id and workspace, for writes that need no more (metric batches).
+    """
+    if lean:
+        qs = Run.objects.filter(workspace=workspace).only("id", "workspace_id")
+    else:
+        qs = Run.objects.filter(workspace=workspace).select_related(
+            "workspace", "experiment", "submitted_by"
+        )
     if for_document:
         qs = qs.prefetch_related(*RUN_DOCUMENT_PREFETCH)
     run = qs.filter(pk=run_id).first()

@@ -13,6 +13,7 @@ from runs.services.runs import (
     run_set_status,
     run_update,
     runs_fail_stale,
+    runs_heartbeat,
 )
 from runs.services.search import runs_refresh_search_text
 from runs.services.tags import run_set_tags
@@ -43,6 +44,7 @@ __all__ = [
     "run_file_append",
     "run_file_upload",
     "run_heartbeat",
+    "runs_heartbeat",
     "run_set_status",
     "run_set_tags",
     "run_update",

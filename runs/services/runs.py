@@ -229,6 +229,16 @@ def run_heartbeat(*, run: Run) -> Run:
     return run
 
 
+def runs_heartbeat(*, workspace, run_ids: list[str]) -> dict[str, str]:
+    """Record that the process of each run is alive (one UPDATE for them all).
+
+    Returns the status of each run found in the workspace; ids not found are left out.
+    """
+    runs = Run.objects.filter(workspace=workspace, pk__in=run_ids)
+    runs.update(heartbeat=timezone.now())
+    return dict(runs.values_list("id", "status"))
+
+
 def runs_fail_stale(*, timeout: timedelta) -> list[str]:
     """Mark Failed (HeartbeatLost) the executing runs whose heartbeat is older than `timeout`."""
     cutoff = timezone.now() - timeout

@@ -395,6 +395,60 @@ def test_heartbeat_of_a_finished_run_says_its_status(api_client, experiment):
     assert response.json() == {"status": "Canceled", "cancelRequested": False}
 
 
+def test_heartbeats_of_many_runs_in_one_request(api_client, experiment, other_workspace):
+    running = RunFactory(experiment=experiment)
+    asked = RunFactory(experiment=experiment)
+    services.run_cancel(run=asked)
+    done = RunFactory(experiment=experiment, status=Status.COMPLETED)
+    ids = [running.id, asked.id, done.id, "secret_1_00000000", "nope", running.id]
+    response = api_client.post_json("/api/w/team/heartbeats", {"runIds": ids})
+    assert response.status_code == 200
+    assert response.json() == {
+        "runs": {
+            running.id: {"status": "Running", "cancelRequested": False},
+            asked.id: {"status": "CancelRequested", "cancelRequested": True},
+            done.id: {"status": "Completed", "cancelRequested": False},
+        },
+        # Another workspace's run is as unknown as a made-up id.
+        "missing": ["secret_1_00000000", "nope"],
+    }
+    beats = Run.objects.filter(pk__in=[running.id, asked.id, done.id])
+    assert all(r.heartbeat is not None for r in beats)
+
+
+def test_heartbeats_of_a_run_scoped_token_reach_its_tree_only(scoped_api, run, experiment):
+    child = RunFactory(experiment=experiment, parent=run, id=f"{run.id}_1")
+    other = RunFactory(experiment=experiment)
+    ids = [run.id, child.id, other.id]
+    response = scoped_api.post_json("/api/w/team/heartbeats", {"runIds": ids})
+    assert set(response.json()["runs"]) == {run.id, child.id}
+    assert response.json()["missing"] == [other.id]
+    assert Run.objects.get(pk=other.id).heartbeat is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "runIds"),
+        ({"runIds": []}, "runIds"),
+        ({"runIds": "abc"}, "runIds"),
+        ({"runIds": [""]}, "runIds"),
+        ({"runIds": [f"r{i}" for i in range(1001)]}, "runIds"),
+        ({"runIds": ["a"], "extra": 1}, "extra"),
+    ],
+)
+def test_heartbeats_refuse_bad_bodies(api_client, body, message):
+    response = api_client.post_json("/api/w/team/heartbeats", body)
+    assert response.status_code in (400, 422)
+    assert message in response.json()["error"]["message"]
+
+
+def test_heartbeats_are_for_writers_and_members(reader_api, outsider_api, run):
+    body = {"runIds": [run.id]}
+    assert reader_api.post_json("/api/w/team/heartbeats", body).status_code == 403
+    assert outsider_api.post_json("/api/w/team/heartbeats", body).status_code == 404
+
+
 # ---- tags ---------------------------------------------------------------------------
 
 
