@@ -1,7 +1,8 @@
 """Metric points: an in-memory buffer filled by `Run.log()`, sent in batches by a thread.
 
 The training loop only appends a tuple to a deque (see `Run.log`). A background
-thread takes what is waiting every `flush_interval` seconds, or sooner when
+thread takes what is waiting every `flush_interval` seconds (longer when many
+runs of the process send: `sends_per_second` for them all), or sooner when
 `flush_points` are waiting, and posts it as the API's columnar batches
 (`{"key", "series": [{"name", "values", "steps", "times"}]}`).
 
@@ -38,6 +39,8 @@ from runs.sdk.http import RETRY_STATUSES, Backoff, Client
 logger = logging.getLogger("runs.sdk")
 
 JSON = {"Content-Type": "application/json"}
+# The senders whose thread is running, for the process-wide pace (sends_per_second).
+_running: set[MetricSender] = set()
 # Seconds close() waits for the thread to end after the flush.
 STOP_WAIT = 1.0
 
@@ -48,6 +51,10 @@ class SenderOptions:
 
     flush_interval: float = 0.5
     flush_points: int = 10_000
+    # Timed sends a second for all the runs of a process together: with many runs logging
+    # at once, each waits longer than flush_interval (bigger batches, fewer requests).
+    # flush() and flush_points still send at once.
+    sends_per_second: float = 20.0
     # The API takes at most 200,000 points and 1,000 series per batch.
     batch_points: int = 100_000
     batch_series: int = 1_000
@@ -215,20 +222,29 @@ class MetricSender:
 
     # ---- the thread -----------------------------------------------------------------
 
+    def interval(self) -> float:
+        """Seconds between timed sends: flush_interval, longer when many runs send."""
+        options = self.options
+        return max(options.flush_interval, len(_running) / options.sends_per_second)
+
     def _loop(self) -> None:
-        while True:
-            self.wake.wait(self.options.flush_interval)
-            self.wake.clear()
-            try:
-                self._drain()
-            except Exception:
-                # A bug here must not end the thread silently with points still waiting.
-                logger.exception("run %s: the metric sender failed; retrying", self.run_id)
-                self.wake.wait(self.options.backoff.cap)
-                continue
-            # _drain returned: it just found the buffer empty.
-            if self.stopping and not self.segments and not self.loaded:
-                return
+        _running.add(self)
+        try:
+            while True:
+                self.wake.wait(self.interval())
+                self.wake.clear()
+                try:
+                    self._drain()
+                except Exception:
+                    # A bug here must not end the thread silently with points still waiting.
+                    logger.exception("run %s: the metric sender failed; retrying", self.run_id)
+                    self.wake.wait(self.options.backoff.cap)
+                    continue
+                # _drain returned: it just found the buffer empty.
+                if self.stopping and not self.segments and not self.loaded:
+                    return
+        finally:
+            _running.discard(self)
 
     def _drain(self) -> None:
         """Send everything waiting, oldest first, until the buffer is empty."""
