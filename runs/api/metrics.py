@@ -6,11 +6,12 @@ from django.http import Http404, HttpRequest
 from ninja import Query, Router
 
 from runs import selectors, services
-from runs.api.auth import member_run
+from runs.api.auth import member_run, member_workspace, token_of
 from runs.api.documents import finite_or_none
 from runs.api.errors import ERRORS, ApiError
 from runs.api.schemas import (
     LatestMetricOut,
+    MetricBatchesIn,
     MetricBatchIn,
     MetricBatchOut,
     MetricsOut,
@@ -37,6 +38,45 @@ def metric_batch(request: HttpRequest, ws: str, run_id: str, body: MetricBatchIn
         for s in body.series
     ]
     result = services.metric_log_batch(run=run, series=series, key=body.key)
+    return MetricBatchOut(stored=result.stored, duplicate=result.duplicate)
+
+
+@router.post(
+    "/w/{ws}/metrics",
+    response={200: MetricBatchOut, **ERRORS},
+    url_name="metric-batches",
+)
+def metric_batches(request: HttpRequest, ws: str, body: MetricBatchesIn) -> MetricBatchOut:
+    """Store the points of several runs in one request: all of them, or none.
+
+    A process logging a sweep sends one request a round instead of one a run. Any run
+    not found (or out of a run-scoped token's reach) is a 404 naming it, and nothing is
+    stored; a key stored before for these runs stores nothing.
+    """
+    workspace = member_workspace(request, ws, write=True)
+    token = token_of(request)
+    wanted = [r.run_id for r in body.runs]
+    found = {
+        run_id: run
+        for run_id, run in selectors.runs_lean(workspace=workspace, ids=wanted).items()
+        if token.allows_run(run_id)
+    }
+    missing = [i for i in dict.fromkeys(wanted) if i not in found]
+    if missing:
+        shown = ", ".join(repr(i) for i in missing[:10]) + (" …" if len(missing) > 10 else "")
+        noun = "run" if len(missing) == 1 else "runs"
+        raise Http404(f"{noun} {shown} not found in workspace {ws!r}")
+    batches = [
+        (
+            found[r.run_id],
+            [
+                services.SeriesIn(name=s.name, values=s.values, steps=s.steps, times=s.times)
+                for s in r.series
+            ],
+        )
+        for r in body.runs
+    ]
+    result = services.metric_log_batches(batches=batches, key=body.key)
     return MetricBatchOut(stored=result.stored, duplicate=result.duplicate)
 
 

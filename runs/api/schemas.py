@@ -259,6 +259,18 @@ class MetricBatchIn(In):
     series: list[SeriesBody]
 
 
+class RunSeriesBody(In):
+    run_id: str = Field(min_length=1, max_length=255)
+    series: list[SeriesBody]
+
+
+class MetricBatchesIn(In):
+    """The points of several runs in one request (all stored, or none)."""
+
+    key: str = Field(default="", max_length=MAX_IDEMPOTENCY_KEY)
+    runs: list[RunSeriesBody] = Field(min_length=1)
+
+
 class MetricBatchOut(Out):
     stored: int
     duplicate: bool

@@ -49,6 +49,7 @@ from runs.selectors.runs import (
     run_latest_metrics,
     run_search,
     runs_for_documents,
+    runs_lean,
 )
 from runs.selectors.workspaces import (
     membership_for,
@@ -101,6 +102,7 @@ __all__ = [
     "run_list_page",
     "run_search",
     "runs_for_documents",
+    "runs_lean",
     "workspace_for_member",
     "workspaces_of",
 ]

@@ -95,6 +95,12 @@ def runs_for_documents(*, workspace: Workspace, ids: list[str]) -> list[Run]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+def runs_lean(*, workspace: Workspace, ids: list[str]) -> dict[str, Run]:
+    """The runs `ids` of the workspace found, by id, with their id and workspace only."""
+    qs = Run.objects.filter(workspace=workspace, pk__in=ids).only("id", "workspace_id")
+    return {r.pk: r for r in qs}
+
+
 def run_latest_metrics(*, run: Run) -> list[LatestMetric]:
     """The last point of each of the run's metrics, by name."""
     return list(LatestMetric.objects.filter(run=run).order_by("name"))

@@ -1,7 +1,13 @@
 """Write paths. Views, the API, commands and executors all call these."""
 
 from runs.services.files import clean_path, run_file_append, run_file_upload
-from runs.services.metrics import BatchResult, SeriesIn, metric_log_batch, metric_series
+from runs.services.metrics import (
+    BatchResult,
+    SeriesIn,
+    metric_log_batch,
+    metric_log_batches,
+    metric_series,
+)
 from runs.services.properties import run_add_properties
 from runs.services.runs import (
     run_cancel,
@@ -34,6 +40,7 @@ __all__ = [
     "membership_remove",
     "membership_set",
     "metric_log_batch",
+    "metric_log_batches",
     "metric_series",
     "run_add_properties",
     "run_cancel",

@@ -16,6 +16,8 @@ from runs.services.tags import check_key
 
 MAX_POINTS_PER_BATCH = 200_000
 MAX_SERIES_PER_BATCH = 1_000
+# Runs in one multi-run batch (metric_log_batches).
+MAX_RUNS_PER_BATCH = 1_000
 CHUNK = MetricChunk.CHUNK_POINTS
 # Up to this many series' latest values are updated one statement each, beyond in bulk.
 FEW_SERIES = 8
@@ -71,15 +73,59 @@ def metric_log_batch(*, run: Run, series: list[SeriesIn], key: str = "") -> Batc
     Points without steps continue their series from its last step.
     """
     total = _validate(series)
-    if key:
-        try:
-            with transaction.atomic():
-                MetricBatch.objects.create(run=run, key=key[:100], points=total)
-        except IntegrityError:
-            return BatchResult(stored=0, duplicate=True)
+    if key and not _claim_key([run], key, total):
+        return BatchResult(stored=0, duplicate=True)
+    _store(run, series)
+    return BatchResult(stored=total, duplicate=False)
+
+
+@transaction.atomic
+def metric_log_batches(*, batches: list[tuple[Run, list[SeriesIn]]], key: str = "") -> BatchResult:
+    """Store the points of several runs at once (all or none): one request for a sweep.
+
+    `batches` pairs each run (once) with its series; the limits of one batch apply to
+    the points of them all, the series limit to each run. A `key` stored before for
+    these runs makes the whole call a no-op.
+    """
+    if len(batches) > MAX_RUNS_PER_BATCH:
+        raise PayloadTooLarge(
+            f"{len(batches)} runs in one batch; the limit is {MAX_RUNS_PER_BATCH}"
+        )
+    seen: set[str] = set()
+    total = 0
+    for run, series in batches:
+        if run.pk in seen:
+            raise ValidationFailed(f"run {run.pk} appears twice in one batch")
+        seen.add(run.pk)
+        total += _validate(series)
+    if total > MAX_POINTS_PER_BATCH:
+        raise PayloadTooLarge(
+            f"{total:,} points in one batch; the limit is {MAX_POINTS_PER_BATCH:,}"
+        )
+    if key and not _claim_key([run for run, _ in batches], key, total):
+        return BatchResult(stored=0, duplicate=True)
+    for run, series in batches:
+        _store(run, series)
+    return BatchResult(stored=total, duplicate=False)
+
+
+def _claim_key(runs: list[Run], key: str, total: int) -> bool:
+    """Record the idempotency key for each run; False when it was recorded before."""
+    try:
+        with transaction.atomic():
+            MetricBatch.objects.bulk_create(
+                [MetricBatch(run=run, key=key[:100], points=total) for run in runs]
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _store(run: Run, series: list[SeriesIn]) -> None:
+    """Append the series' points to the run's chunks and move its latest values."""
     names = {s.name for s in series if s.values}
     if not names:
-        return BatchResult(stored=0, duplicate=False)
+        return
     latest = {lm.name: lm for lm in LatestMetric.objects.filter(run=run, name__in=names)}
     points: dict[str, _Points] = {}
     now = time.time()
@@ -121,7 +167,6 @@ def metric_log_batch(*, run: Run, series: list[SeriesIn], key: str = "") -> Batc
             LatestMetric.objects.filter(pk=lm.pk).update(
                 value=lm.value, step=lm.step, time=lm.time, count=lm.count
             )
-    return BatchResult(stored=total, duplicate=False)
 
 
 def _finite(value: float) -> float | None:

@@ -8,6 +8,7 @@ import pytest
 from runs import services
 from runs.models import LatestMetric, MetricBatch
 from tests.api.helpers import assert_error, run_url
+from tests.factories import ExperimentFactory, RunFactory
 
 
 def post_raw(client, run, body: dict):
@@ -200,3 +201,109 @@ def test_series_bad_input(api_client, run, qs, status, code, fragment):
     services.metric_log_batch(run=run, series=[services.SeriesIn(name="loss", values=[1.0])])
     response = api_client.get(run_url(run, f"/metrics/series?{qs}"))
     assert_error(response, status, code, fragment)
+
+
+# ---- several runs in one request ------------------------------------------------------
+
+BATCHES = "/api/w/team/metrics"
+
+
+def test_the_points_of_several_runs_in_one_request(api_client, experiment):
+    a, b = RunFactory(experiment=experiment), RunFactory(experiment=experiment)
+    body = {
+        "key": "sweep-1",
+        "runs": [
+            {"runId": a.id, "series": [{"name": "loss", "values": [0.9, 0.5]}]},
+            {
+                "runId": b.id,
+                "series": [
+                    {"name": "loss", "values": [0.8], "steps": [7]},
+                    {"name": "acc", "values": [0.5], "times": [1_764_340_000.0]},
+                ],
+            },
+        ],
+    }
+    assert api_client.post_json(BATCHES, body).json() == {"stored": 4, "duplicate": False}
+    assert series(api_client, a, "name=loss")["steps"] == [0, 1]
+    assert series(api_client, b, "name=loss") | {"times": None} == {
+        "name": "loss",
+        "steps": [7],
+        "values": [0.8],
+        "times": None,
+    }
+    assert series(api_client, b, "name=acc")["times"] == [1_764_340_000.0]
+    # Sent again (its answer was lost): nothing more is stored, for either run.
+    assert api_client.post_json(BATCHES, body).json() == {"stored": 0, "duplicate": True}
+    assert LatestMetric.objects.get(run=a, name="loss").count == 2
+    assert MetricBatch.objects.filter(key="sweep-1").count() == 2
+
+
+def test_several_runs_store_all_or_nothing(api_client, experiment, other_workspace):
+    a = RunFactory(experiment=experiment)
+    foreign = RunFactory(experiment=ExperimentFactory(workspace=other_workspace))
+    for stranger in (foreign.id, "nope"):
+        body = {
+            "key": f"k-{stranger}",
+            "runs": [
+                {"runId": a.id, "series": [{"name": "loss", "values": [1.0]}]},
+                {"runId": stranger, "series": [{"name": "loss", "values": [1.0]}]},
+            ],
+        }
+        assert_error(api_client.post_json(BATCHES, body), 404, "NotFound", repr(stranger))
+    bad = {
+        "runs": [
+            {"runId": a.id, "series": [{"name": "loss", "values": [1.0]}]},
+            {"runId": a.id, "series": [{"name": "acc", "values": [1.0]}]},
+        ]
+    }
+    assert_error(api_client.post_json(BATCHES, bad), 400, "ValidationError", "twice")
+    # One run's bad series refuses the whole request.
+    bad = {
+        "runs": [
+            {"runId": a.id, "series": [{"name": "loss", "values": [1.0]}]},
+            {"runId": RunFactory(experiment=experiment).id, "series": [{"name": "", "values": []}]},
+        ]
+    }
+    assert_error(api_client.post_json(BATCHES, bad), 400, "ValidationError", "metric keys")
+    assert not LatestMetric.objects.exists()
+    assert not MetricBatch.objects.exists()
+
+
+def test_several_runs_share_the_point_limit(api_client, experiment):
+    a, b = RunFactory(experiment=experiment), RunFactory(experiment=experiment)
+    half = ",".join(["0"] * 100_001)
+    raw = (
+        '{"runs": ['
+        f'{{"runId": "{a.id}", "series": [{{"name": "loss", "values": [{half}]}}]}},'
+        f'{{"runId": "{b.id}", "series": [{{"name": "loss", "values": [{half}]}}]}}]}}'
+    )
+    response = api_client.post(BATCHES, raw, content_type="application/json")
+    assert_error(response, 413, "PayloadTooLarge", "200,002 points")
+    assert not LatestMetric.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({}, "body.runs: Field required"),
+        ({"runs": []}, "body.runs"),
+        ({"runs": [{"series": []}]}, "body.runs.0.runId: Field required"),
+        ({"runs": [{"runId": "", "series": []}]}, "body.runs.0.runId"),
+        ({"runs": [{"runId": "a_1", "series": [{"name": "a"}]}]}, "values: Field required"),
+        ({"runs": [{"runId": "a_1", "series": [], "x": 1}]}, "x: Extra"),
+        ({"runs": {"a_1": []}}, "body.runs: Input should be a valid list"),
+    ],
+)
+def test_several_runs_bad_bodies(api_client, body, fragment):
+    assert_error(api_client.post_json(BATCHES, body), 400, "BadRequest", fragment)
+
+
+def test_several_runs_are_for_writers_and_members(reader_api, outsider_api, scoped_api, run):
+    body = {"runs": [{"runId": run.id, "series": [{"name": "loss", "values": [1.0]}]}]}
+    assert_error(reader_api.post_json(BATCHES, body), 403, "Forbidden")
+    assert_error(outsider_api.post_json(BATCHES, body), 404, "NotFound")
+    other = RunFactory(experiment=run.experiment)
+    body["runs"].append({"runId": other.id, "series": [{"name": "loss", "values": [1.0]}]})
+    # A run-scoped token reaches its own tree only.
+    assert_error(scoped_api.post_json(BATCHES, body), 404, "NotFound", repr(other.id))
+    assert not LatestMetric.objects.exists()
