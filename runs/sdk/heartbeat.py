@@ -1,6 +1,8 @@
 """One thread per process that heartbeats every run this process owns and notices cancels.
 
-Each run has its own interval (`heartbeat_interval`, 1 s by default). When the
+Each run has its own interval (`heartbeat_interval`, 1 s by default); runs of one
+studio connection falling due together beat in one request (`POST
+/w/<ws>/heartbeats`), so a sweep of a hundred runs costs a request a second. When the
 studio answers `cancelRequested` (someone cancelled the run, or an ancestor of
 it), the run's `on_cancel` callback is called, or else the main thread gets a
 KeyboardInterrupt; the run is then marked Canceled (see `Run._cancel_requested`).
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("runs.sdk")
 
 TERMINAL = frozenset({"Completed", "Failed", "Canceled"})
+# The API's limit of runs in one POST /w/<ws>/heartbeats.
+MAX_RUNS_PER_BEAT = 1000
 
 
 def interrupt_main() -> None:
@@ -77,17 +81,26 @@ class Heartbeater:
                         break
                     wait = min(self._due.values(), default=now + 60) - now
                     self._cond.wait(wait)
+                # Runs due within half an interval beat now too: a sweep's runs fall into
+                # step, and one request a round beats them all.
+                soon = now + min(r.heartbeat_interval for r in due) / 2
+                due = [r for r, t in self._due.items() if t <= soon]
                 for run in due:
                     self._due[run] = now + run.heartbeat_interval
+            by_client: dict[object, list[Run]] = {}
             for run in due:
-                self._beat(run)
+                by_client.setdefault(run._client, []).append(run)
+            for runs in by_client.values():
+                if len(runs) == 1:
+                    self._beat(runs[0])
+                else:
+                    for start in range(0, len(runs), MAX_RUNS_PER_BEAT):
+                        self._beat_many(runs[start : start + MAX_RUNS_PER_BEAT])
 
     def _beat(self, run: Run) -> None:
         path = run._client.ws_path(f"/runs/{run.id}/heartbeat")
-        # A short timeout: a hung request must not delay noticing a cancel for long.
-        timeout = max(2.0, run.heartbeat_interval * 2)
         try:
-            answer = run._client.send("POST", path, timeout=timeout).json()
+            answer = run._client.send("POST", path, timeout=_timeout([run])).json()
         except (NotFoundError, AuthError) as exc:
             logger.warning("run %s: heartbeats stop: %s", run.id, exc)
             self.remove(run)
@@ -95,6 +108,38 @@ class Heartbeater:
         except StudioError as exc:
             logger.info("run %s: heartbeat failed (%s); trying again", run.id, exc)
             return
+        self._answered(run, answer)
+
+    def _beat_many(self, runs: list[Run]) -> None:
+        """One request for runs sharing a studio connection (POST /w/<ws>/heartbeats)."""
+        client = runs[0]._client
+        body = {"runIds": [r.id for r in runs]}
+        try:
+            answer = client.send(
+                "POST", client.ws_path("/heartbeats"), json_body=body, timeout=_timeout(runs)
+            ).json()
+        except AuthError as exc:
+            logger.warning("runs %s: heartbeats stop: %s", ", ".join(r.id for r in runs), exc)
+            for run in runs:
+                self.remove(run)
+            return
+        except NotFoundError:
+            # A studio without the endpoint: each run on its own.
+            for run in runs:
+                self._beat(run)
+            return
+        except StudioError as exc:
+            logger.info("heartbeat of %d runs failed (%s); trying again", len(runs), exc)
+            return
+        found = answer.get("runs") or {}
+        for run in runs:
+            if run.id in found:
+                self._answered(run, found[run.id])
+            else:
+                logger.warning("run %s: heartbeats stop: it is not in the studio", run.id)
+                self.remove(run)
+
+    def _answered(self, run: Run, answer: dict) -> None:
         if answer.get("cancelRequested"):
             self.remove(run)
             run._cancel_requested()
@@ -103,6 +148,11 @@ class Heartbeater:
             # studio after a cancel this process already acknowledged. Nothing to interrupt.
             logger.warning("run %s is %s: heartbeats stop", run.id, answer["status"])
             self.remove(run)
+
+
+def _timeout(runs: list[Run]) -> float:
+    """A short timeout: a hung request must not delay noticing a cancel for long."""
+    return max(2.0, min(r.heartbeat_interval for r in runs) * 2)
 
 
 heartbeater = Heartbeater()

@@ -76,6 +76,8 @@ class Client:
         self.retries = retries
         self.backoff = backoff or Backoff()
         self._local = threading.local()
+        # The thread sending this connection's metric points (runs.sdk.sender.dispatcher_for).
+        self._dispatcher = None
 
     @property
     def session(self) -> requests.Session:

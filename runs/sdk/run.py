@@ -778,7 +778,7 @@ def _flush_at_exit() -> None:
     deadline = time.monotonic() + EXIT_FLUSH_TIMEOUT
     waiting = [run for run in list(_live) if run._sender.pending()]
     for run in waiting:
-        # Each sender has its own thread: start them all before waiting on any.
+        # Wake every run's sender thread before waiting on any.
         run._sender.start()
         run._sender.wake.set()
     for run in waiting:

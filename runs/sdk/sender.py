@@ -1,21 +1,27 @@
-"""Metric points: an in-memory buffer filled by `Run.log()`, sent in batches by a thread.
+"""Metric points: an in-memory buffer per run filled by `Run.log()`, sent by one thread.
 
-The training loop only appends a tuple to a deque (see `Run.log`). A background
-thread takes what is waiting every `flush_interval` seconds (longer when many
-runs of the process send: `sends_per_second` for them all), or sooner when
-`flush_points` are waiting, and posts it as the API's columnar batches
-(`{"key", "series": [{"name", "values", "steps", "times"}]}`).
+The training loop only appends a tuple to its run's deque (see `Run.log`). One
+background thread per studio connection (`Dispatcher`, shared by every run of a
+`Workspace`) takes what is waiting in all of them every `flush_interval` seconds,
+or sooner when a run has `flush_points` waiting, and posts it in one request: the
+API's columnar batch (`{"key", "series": [{"name", "values", "steps", "times"}]}`)
+when one run has points, the multi-run batch (`POST /w/<ws>/metrics`, `{"key",
+"runs": [{"runId", "series"}]}`, stored all or nothing) when several do. A sweep
+of a hundred runs then costs the studio a request a round, not a hundred, and the
+training process one sender thread, not a hundred.
 
-Exactly once: every batch gets a random idempotency key when it is built, and
+Exactly once: every request gets a random idempotency key when it is built, and
 the very same bytes (same key) are sent again until the studio acknowledges
-them, so a batch whose answer was lost is stored once. Connection errors, 408,
+them, so a request whose answer was lost is stored once. Connection errors, 408,
 429 and 5xx are retried for as long as the process lives, with capped
-exponential backoff and jitter; other 4xx answers are not retried: the error
-is logged, and raised by the next `flush()`.
+exponential backoff and jitter. A multi-run request the studio refuses otherwise
+stored nothing: it is sent again run by run, so each run's refusal is its own.
+Other 4xx answers are not retried: the error is logged, and raised by the run's
+next `flush()`.
 
-While the studio is away, points stay in memory up to `max_buffered_points`;
-beyond that the oldest `spill_points` at a time are written to JSON files in a
-temporary directory (`spill_dir`, default the system's temp dir) and read back,
+While the studio is away, points stay in memory up to `max_buffered_points` a
+run; beyond that the oldest `spill_points` at a time are written to JSON files in
+a temporary directory (`spill_dir`, default the system's temp dir) and read back,
 in order, when the studio returns. Nothing is dropped, nothing is sent twice,
 and each series reaches the studio in the order it was logged.
 """
@@ -39,10 +45,10 @@ from runs.sdk.http import RETRY_STATUSES, Backoff, Client
 logger = logging.getLogger("runs.sdk")
 
 JSON = {"Content-Type": "application/json"}
-# The senders whose thread is running, for the process-wide pace (sends_per_second).
-_running: set[MetricSender] = set()
-# Seconds close() waits for the thread to end after the flush.
+# Seconds close() waits for the sender thread to let go of the run after the flush.
 STOP_WAIT = 1.0
+# The API's limit of runs in one multi-run batch.
+MAX_RUNS_PER_REQUEST = 1000
 
 
 @dataclass
@@ -51,11 +57,7 @@ class SenderOptions:
 
     flush_interval: float = 0.5
     flush_points: int = 10_000
-    # Timed sends a second for all the runs of a process together: with many runs logging
-    # at once, each waits longer than flush_interval (bigger batches, fewer requests).
-    # flush() and flush_points still send at once.
-    sends_per_second: float = 20.0
-    # The API takes at most 200,000 points and 1,000 series per batch.
+    # The API takes at most 200,000 points in a request and 1,000 series a run.
     batch_points: int = 100_000
     batch_series: int = 1_000
     max_buffered_points: int = 10_000_000
@@ -73,86 +75,133 @@ class Marker:
         self.event = threading.Event()
 
 
-class Batch:
-    """One request's worth of points, serialised once, so a retry sends the same bytes."""
+def columns(items: list[tuple]) -> list[dict]:
+    """Points (name, value, step, time) -> the API's series, one per name, in logged order."""
+    by_name: dict[str, tuple[list, list, list]] = {}
+    for name, value, step, when in items:
+        cols = by_name.get(name)
+        if cols is None:
+            cols = by_name[name] = ([], [], [])
+        cols[0].append(value)
+        cols[1].append(step)
+        cols[2].append(when)
+    return [{"name": n, "values": v, "steps": s, "times": t} for n, (v, s, t) in by_name.items()]
 
-    __slots__ = ("key", "items", "body")
 
-    def __init__(self, items: list[tuple], series_names: list[str]) -> None:
-        self.key = uuid.uuid4().hex
+class Part:
+    """One run's points in a request."""
+
+    __slots__ = ("sender", "items")
+
+    def __init__(self, sender: MetricSender, items: list[tuple]) -> None:
+        self.sender = sender
         self.items = items
-        columns: dict[str, tuple[list, list, list]] = {n: ([], [], []) for n in series_names}
-        for name, value, step, when in items:
-            values, steps, times = columns[name]
-            values.append(value)
-            steps.append(step)
-            times.append(when)
-        series = [
-            {"name": n, "values": v, "steps": s, "times": t} for n, (v, s, t) in columns.items()
-        ]
+
+
+class Request:
+    """One request's worth of points, serialised once, so a retry sends the same bytes.
+
+    One part goes to the run's own endpoint; several to the multi-run one.
+    """
+
+    __slots__ = ("key", "parts", "path", "body")
+
+    def __init__(self, client: Client, parts: list[Part]) -> None:
+        self.key = uuid.uuid4().hex
+        self.parts = parts
+        if len(parts) == 1:
+            self.path = parts[0].sender.path
+            document = {"key": self.key, "series": columns(parts[0].items)}
+        else:
+            self.path = client.ws_path("/metrics")
+            runs = [{"runId": p.sender.run_id, "series": columns(p.items)} for p in parts]
+            document = {"key": self.key, "runs": runs}
         # allow_nan: the API accepts NaN and Infinity, as Python's json writes them.
-        self.body = json.dumps({"key": self.key, "series": series}, separators=(",", ":")).encode()
+        self.body = json.dumps(document, separators=(",", ":")).encode()
+
+    @property
+    def points(self) -> int:
+        return sum(len(p.items) for p in self.parts)
+
+    def describe(self) -> str:
+        if len(self.parts) == 1:
+            return f"run {self.parts[0].sender.run_id}: {self.points:,} metric points"
+        return f"{self.points:,} metric points of {len(self.parts)} runs"
 
 
 class MetricSender:
-    """The buffer and the background thread of one run's metric points."""
+    """The buffer of one run's metric points; its connection's Dispatcher sends them."""
 
     def __init__(self, client: Client, run_id: str, options: SenderOptions | None = None):
         self.client = client
         self.run_id = run_id
         self.options = options or SenderOptions()
         self.path = client.ws_path(f"/runs/{run_id}/metrics")
-        # Appended to by Run.log() in the user's threads, popped here: deque ops are atomic.
+        self.dispatcher = dispatcher_for(client)
+        # Appended to by Run.log() in the user's threads, popped by the dispatcher: deque
+        # ops are atomic.
         self.points: deque = deque()
-        # Run.log() calls pressure() when the buffer reaches this length; 0 starts the thread.
+        # Run.log() calls pressure() when the buffer reaches this length; 0 starts sending.
         self.threshold = 0
         self.lock = threading.Lock()  # serialises taking points with spilling them
-        self.wake = threading.Event()
-        self.outbox: deque = deque()  # batches and markers, only touched by the thread
         self.loaded: deque = deque()  # points read back from the oldest spill file
         self.segments: deque = deque()  # spill files (path, count) and markers, oldest first
         self.spill_path: Path | None = None
         self.errors: list[StudioError] = []
         self.sent = 0  # points acknowledged by the studio
         self.failed = 0  # points refused by the studio (4xx), see errors
-        self.thread: threading.Thread | None = None
-        self.stopping = False
-        self._start_lock = threading.Lock()
+        self.inflight = 0  # points taken by the dispatcher, not answered yet
+        # Set by close(): the dispatcher lets go of the run once it finds nothing left.
+        self.closing = False
+        self.released = threading.Event()
 
     # ---- the user's side ------------------------------------------------------------
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The thread sending this run's points, while it does."""
+        return self.dispatcher.thread if self.dispatcher.serves(self) else None
+
+    @property
+    def wake(self) -> threading.Event:
+        return self.dispatcher.wake
+
     def pressure(self) -> None:
-        """The buffer is long: start the thread if needed, wake it, spill if over the bound."""
+        """The buffer is long: start sending if needed, wake the sender, spill if over the bound.
+
+        The first point only starts the sender: it goes with the next round.
+        """
         self.start()
-        if len(self.points) >= self.options.max_buffered_points:
+        waiting = len(self.points)
+        if waiting >= self.options.max_buffered_points:
             with self.lock:
                 self._spill()
         self.threshold = len(self.points) + self.options.flush_points
-        self.wake.set()
+        if waiting >= self.options.flush_points:
+            self.dispatcher.wake.set()
 
     def start(self) -> None:
-        with self._start_lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.stopping = False
-                self.thread = threading.Thread(
-                    target=self._loop, name=f"studio-metrics-{self.run_id}", daemon=True
-                )
-                self.thread.start()
+        self.closing = False
+        self.released.clear()
+        self.dispatcher.add(self)
 
     def pending(self) -> int:
         """Points logged but not acknowledged yet (approximate while points are logged)."""
-        waiting = sum(len(b.items) for b in list(self.outbox) if isinstance(b, Batch))
         spilled = sum(s[1] for s in list(self.segments) if isinstance(s, tuple))
         # Flush markers wait among the points: they are not points.
         buffered = sum(1 for p in list(self.points) if p.__class__ is not Marker)
-        return buffered + len(self.loaded) + spilled + waiting
+        return buffered + len(self.loaded) + spilled + self.inflight
+
+    def idle(self) -> bool:
+        """Nothing waits to be sent (points may still be logged meanwhile)."""
+        return not self.points and not self.loaded and not self.segments
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every point logged before this call is stored (or refused: raised)."""
         marker = Marker()
         self.points.append(marker)
         self.start()
-        self.wake.set()
+        self.dispatcher.wake.set()
         if not marker.event.wait(timeout):
             raise StudioConnectionError(
                 f"run {self.run_id}: {self.pending():,} metric points not stored after "
@@ -168,17 +217,16 @@ class MetricSender:
             )
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush, then stop the thread and remove the spill directory.
+        """Flush, then let the sender thread go of this run and remove the spill directory.
 
-        The thread ends once it finds the buffer empty; a training loop still logging
-        (a cancel's callback ran beside it) keeps it busy, so the wait for it is short.
+        The thread lets go once it finds the buffer empty; a training loop still logging
+        (a cancel's callback ran beside it) keeps the run served, so the wait is short.
         """
         self.flush(timeout)
-        self.stopping = True
-        self.wake.set()
-        thread = self.thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(STOP_WAIT if timeout is None else min(timeout, STOP_WAIT))
+        self.closing = True
+        self.dispatcher.wake.set()
+        if threading.current_thread() is not self.dispatcher.thread:
+            self.released.wait(STOP_WAIT if timeout is None else min(timeout, STOP_WAIT))
         if self.spill_path is not None and not self.segments:
             shutil.rmtree(self.spill_path, ignore_errors=True)
             self.spill_path = None
@@ -220,42 +268,109 @@ class MetricSender:
             path,
         )
 
-    # ---- the thread -----------------------------------------------------------------
+    # ---- the dispatcher's side --------------------------------------------------------
+
+    def take(self, limit: int) -> list:
+        """Up to `limit` items from the oldest source: read-back spill, spill files, buffer."""
+        with self.lock:
+            if not self.loaded and self.segments:
+                segment = self.segments.popleft()
+                if segment.__class__ is Marker:
+                    return [segment]
+                path, _ = segment
+                with open(path, encoding="utf-8") as fh:
+                    self.loaded = deque(tuple(p) for p in json.load(fh))
+                os.unlink(path)
+            source = self.loaded or self.points
+            pop = source.popleft
+            return [pop() for _ in range(min(len(source), limit))]
+
+    def split(self, items: list[tuple]) -> list[list[tuple]]:
+        """Points -> consecutive parts of at most batch_series series each."""
+        parts: list[list[tuple]] = []
+        chunk: list[tuple] = []
+        names: set[str] = set()
+        limit = self.options.batch_series
+        for item in items:
+            name = item[0]
+            if name not in names:
+                if len(names) >= limit:
+                    parts.append(chunk)
+                    chunk, names = [], set()
+                names.add(name)
+            chunk.append(item)
+        if chunk:
+            parts.append(chunk)
+        return parts
+
+
+class Dispatcher:
+    """The one thread that sends the metric points of every run sharing a Client.
+
+    It runs while some run has points to send (or has not been closed) and ends
+    with the last one; the next point logged starts it again.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.senders: list[MetricSender] = []
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.outbox: deque = deque()  # requests and markers, only touched by the thread
+        self.turn = 0  # which run goes first in a round: each in turn
+
+    def add(self, sender: MetricSender) -> None:
+        with self.lock:
+            if sender not in self.senders:
+                self.senders.append(sender)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(
+                    target=self._loop, name="studio-metrics", daemon=True
+                )
+                self.thread.start()
+
+    def serves(self, sender: MetricSender) -> bool:
+        with self.lock:
+            return sender in self.senders
 
     def interval(self) -> float:
-        """Seconds between timed sends: flush_interval, longer when many runs send."""
-        options = self.options
-        return max(options.flush_interval, len(_running) / options.sends_per_second)
+        with self.lock:
+            return min((s.options.flush_interval for s in self.senders), default=0.5)
 
     def _loop(self) -> None:
-        _running.add(self)
-        try:
-            while True:
-                self.wake.wait(self.interval())
-                self.wake.clear()
-                try:
-                    self._drain()
-                except Exception:
-                    # A bug here must not end the thread silently with points still waiting.
-                    logger.exception("run %s: the metric sender failed; retrying", self.run_id)
-                    self.wake.wait(self.options.backoff.cap)
-                    continue
-                # _drain returned: it just found the buffer empty.
-                if self.stopping and not self.segments and not self.loaded:
+        while True:
+            self.wake.wait(self.interval())
+            self.wake.clear()
+            try:
+                self._drain()
+            except Exception:
+                # A bug here must not end the thread silently with points still waiting.
+                logger.exception("the metric sender failed; retrying")
+                with self.lock:
+                    caps = [s.options.backoff.cap for s in self.senders]
+                self.wake.wait(max(caps, default=1.0))
+                continue
+            # _drain returned: it just found every buffer empty.
+            with self.lock:
+                self._release()
+                if not self.senders:
+                    self.thread = None
                     return
-        finally:
-            _running.discard(self)
+
+    def _release(self) -> None:
+        """Let go of the closed runs with nothing left to send (the caller holds the lock)."""
+        for sender in [s for s in self.senders if s.closing and s.idle()]:
+            self.senders.remove(sender)
+            sender.released.set()
 
     def _drain(self) -> None:
-        """Send everything waiting, oldest first, until the buffer is empty."""
+        """Send everything waiting, oldest first, until every buffer is empty."""
         while True:
             if not self.outbox:
-                with self.lock:
-                    items = self._take()
-                if not items:
-                    self.threshold = self.options.flush_points
+                self._fill()
+                if not self.outbox:
                     return
-                self.outbox.extend(self._batches(items))
             entry = self.outbox[0]
             if entry.__class__ is Marker:
                 self.outbox.popleft()
@@ -263,57 +378,58 @@ class MetricSender:
                 continue
             self._send(entry)
 
-    def _take(self) -> list:
-        """Up to batch_points items from the oldest source: read-back spill, spill files, buffer."""
-        if not self.loaded and self.segments:
-            segment = self.segments.popleft()
-            if segment.__class__ is Marker:
-                return [segment]
-            path, _ = segment
-            with open(path, encoding="utf-8") as fh:
-                self.loaded = deque(tuple(p) for p in json.load(fh))
-            os.unlink(path)
-        source = self.loaded or self.points
-        pop = source.popleft
-        return [pop() for _ in range(min(len(source), self.options.batch_points))]
-
-    def _batches(self, items: list) -> list:
-        """Items -> batches (at most batch_series series each) and the markers between them."""
-        out: list = []
-        chunk: list[tuple] = []
-        names: dict[str, None] = {}
-        for item in items:
-            if item.__class__ is Marker:
-                if chunk:
-                    out.append(Batch(chunk, list(names)))
-                    chunk, names = [], {}
-                out.append(item)
+    def _fill(self) -> None:
+        """One round: points of every run (up to batch_points in all) as requests, then the
+        flush markers taken with them (set once those requests are answered)."""
+        with self.lock:
+            # Between rounds, so a closed run is let go while others keep logging.
+            self._release()
+            senders = list(self.senders)
+        if not senders:
+            return
+        first = self.turn % len(senders)
+        self.turn += 1
+        senders = senders[first:] + senders[:first]
+        room = min(s.options.batch_points for s in senders)
+        parts: list[Part] = []
+        markers: list[Marker] = []
+        for sender in senders:
+            if room <= 0:
+                break
+            items = sender.take(room)
+            points = [i for i in items if i.__class__ is not Marker]
+            markers += [i for i in items if i.__class__ is Marker]
+            if not points:
                 continue
-            name = item[0]
-            if name not in names:
-                if len(names) >= self.options.batch_series:
-                    out.append(Batch(chunk, list(names)))
-                    chunk, names = [], {}
-                names[name] = None
-            chunk.append(item)
-        if chunk:
-            out.append(Batch(chunk, list(names)))
-        return out
+            room -= len(points)
+            sender.inflight += len(points)
+            parts += [Part(sender, chunk) for chunk in sender.split(points)]
+        request: list[Part] = []
+        for part in parts:
+            if len(request) >= MAX_RUNS_PER_REQUEST or any(
+                p.sender is part.sender for p in request
+            ):
+                self.outbox.append(Request(self.client, request))
+                request = []
+            request.append(part)
+        if request:
+            self.outbox.append(Request(self.client, request))
+        self.outbox.extend(markers)
 
-    def _send(self, batch: Batch) -> None:
-        """Post the batch until the studio answers it; retry on trouble with the same key."""
+    def _send(self, request: Request) -> None:
+        """Post the request until the studio answers it; retry on trouble with the same key."""
         attempt = 0
         while True:
             try:
-                self.client.send("POST", self.path, data=batch.body, headers=JSON)
+                self.client.send("POST", request.path, data=request.body, headers=JSON)
             except StudioError as exc:
                 retriable = isinstance(exc, StudioConnectionError) or exc.status in RETRY_STATUSES
                 if retriable:
-                    delay = self.options.backoff.delay(attempt)
+                    backoff = request.parts[0].sender.options.backoff
+                    delay = backoff.delay(attempt)
                     logger.info(
-                        "run %s: sending %s metric points failed (%s); retrying in %.1f s",
-                        self.run_id,
-                        f"{len(batch.items):,}",
+                        "%s: sending failed (%s); retrying in %.1f s",
+                        request.describe(),
                         exc,
                         delay,
                     )
@@ -322,23 +438,42 @@ class MetricSender:
                     threading.Event().wait(delay)
                     continue
                 self.outbox.popleft()
-                if exc.status == 413 and len(batch.items) > 1:
-                    # Over the studio's size limit: nothing was stored, so two halves with
-                    # new keys are safe.
-                    half = len(batch.items) // 2
-                    for part in reversed((batch.items[:half], batch.items[half:])):
-                        names = list(dict.fromkeys(p[0] for p in part))
-                        self.outbox.appendleft(Batch(part, names))
-                    return
-                logger.error(
-                    "run %s: the studio refused %s metric points: %s",
-                    self.run_id,
-                    f"{len(batch.items):,}",
-                    exc,
-                )
-                self.failed += len(batch.items)
-                self.errors.append(exc)
+                self._refused(request, exc)
                 return
             self.outbox.popleft()
-            self.sent += len(batch.items)
+            for part in request.parts:
+                part.sender.sent += len(part.items)
+                part.sender.inflight -= len(part.items)
             return
+
+    def _refused(self, request: Request, exc: StudioError) -> None:
+        """A refused request stored nothing: resend it in smaller pieces, or give up on it."""
+        if len(request.parts) > 1:
+            # Run by run (new keys), so each run's refusal, if any, is its own.
+            for part in reversed(request.parts):
+                self.outbox.appendleft(Request(self.client, [part]))
+            return
+        part = request.parts[0]
+        sender = part.sender
+        if exc.status == 413 and len(part.items) > 1:
+            # Over the studio's size limit: two halves with new keys are safe.
+            half = len(part.items) // 2
+            for items in (part.items[half:], part.items[:half]):
+                self.outbox.appendleft(Request(self.client, [Part(sender, items)]))
+            return
+        logger.error("the studio refused %s: %s", request.describe(), exc)
+        sender.failed += len(part.items)
+        sender.inflight -= len(part.items)
+        sender.errors.append(exc)
+
+
+_dispatchers_lock = threading.Lock()
+
+
+def dispatcher_for(client: Client) -> Dispatcher:
+    """The sender thread's state of a studio connection: one per Client, kept on it."""
+    with _dispatchers_lock:
+        dispatcher = getattr(client, "_dispatcher", None)
+        if dispatcher is None:
+            dispatcher = client._dispatcher = Dispatcher(client)
+        return dispatcher

@@ -95,6 +95,19 @@ class FakeStudio:
         self.runs[run_id] = doc
         return doc
 
+    def store(self, key: str | None, batches: list[tuple[str, list[dict]]]) -> tuple[int, Any]:
+        """A metric batch of one run or several (the caller holds the lock)."""
+        if key in self.keys:
+            return 200, {"stored": 0, "duplicate": True}
+        self.keys.add(key)
+        n = 0
+        for run_id, series in batches:
+            for s in series:
+                points = self.points.setdefault(run_id, {}).setdefault(s["name"], [])
+                points.extend(zip(s["steps"], s["values"], strict=True))
+                n += len(s["values"])
+        return 200, {"stored": n, "duplicate": False}
+
     def handle(self, r: Recorded) -> tuple[int, Any]:
         parts = r.path.split("/")  # ["", "api", "w", ws, "runs", id, action]
         body = r.json or {}
@@ -105,19 +118,28 @@ class FakeStudio:
                 return 201, self.document(run_id, tags=body.get("tags") or {})
             if r.path.endswith("/runs") and r.method == "GET":
                 return 200, {"runs": [], "page": 1, "perPage": 100, "total": 0, "hasMore": False}
+            if r.path.endswith("/metrics") and len(parts) == 5 and r.method == "POST":
+                return self.store(
+                    body.get("key"), [(b["runId"], b["series"]) for b in body["runs"]]
+                )
+            if r.path.endswith("/heartbeats") and r.method == "POST":
+                found = {
+                    i: {
+                        "status": self.runs[i]["status"],
+                        "cancelRequested": i in self.cancel_requested,
+                    }
+                    for i in body["runIds"]
+                    if i in self.runs
+                }
+                return 200, {
+                    "runs": found,
+                    "missing": [i for i in body["runIds"] if i not in found],
+                }
             run_id = parts[5] if len(parts) > 5 else ""
             action = parts[6] if len(parts) > 6 else ""
             doc = self.runs.get(run_id) or self.document(run_id)
             if action == "metrics" and r.method == "POST":
-                if body.get("key") in self.keys:
-                    return 200, {"stored": 0, "duplicate": True}
-                self.keys.add(body.get("key"))
-                n = 0
-                for s in body["series"]:
-                    series = self.points.setdefault(run_id, {}).setdefault(s["name"], [])
-                    series.extend(zip(s["steps"], s["values"], strict=True))
-                    n += len(s["values"])
-                return 200, {"stored": n, "duplicate": False}
+                return self.store(body.get("key"), [(run_id, body["series"])])
             if action == "heartbeat":
                 cancel = run_id in self.cancel_requested
                 return 200, {"status": doc["status"], "cancelRequested": cancel}

@@ -25,6 +25,7 @@ from runs.sdk import (
     Workspace,
 )
 from runs.sdk.errors import error_for
+from runs.sdk.heartbeat import heartbeater
 from runs.sdk.http import Client
 from tests.sdk.conftest import QUICK, wait_for
 from tests.sdk.fake import DROP, LOSE
@@ -232,6 +233,34 @@ def test_heartbeats_survive_a_studio_that_is_away(fake_ws, fake):
     run = Experiment(workspace=fake_ws, name="e").start_logging(heartbeat_interval=0.01)
     wait_for(lambda: len(fake.sent("POST", r"/heartbeat$")) >= 5, what="heartbeats")
     run.complete()
+
+
+def test_the_runs_of_a_sweep_beat_in_one_request(fake_ws, fake):
+    exp = Experiment(workspace=fake_ws, name="e")
+    runs = [exp.start_logging(heartbeat_interval=0.05) for _ in range(5)]
+    wait_for(lambda: len(fake.sent("POST", r"/heartbeats$")) >= 3, what="heartbeats")
+    bodies = [r.json for r in fake.sent("POST", r"/heartbeats$")]
+    # The first runs may beat alone as they start; then they are in step.
+    assert sorted(bodies[-1]["runIds"]) == sorted(r.id for r in runs)
+    fake.cancel_requested.add(runs[2].id)
+    called = []
+    runs[2].on_cancel(called.append)
+    wait_for(lambda: called, what="the cancel noticed by a shared heartbeat")
+    wait_for(lambda: fake.runs[runs[2].id]["status"] == "Canceled", what="Canceled")
+    for run in runs[:2] + runs[3:]:
+        assert fake.runs[run.id]["status"] == "Running"
+        run.complete()
+
+
+def test_a_run_missing_from_a_shared_heartbeat_stops_beating(fake_ws, fake):
+    exp = Experiment(workspace=fake_ws, name="e")
+    runs = [exp.start_logging(heartbeat_interval=0.05) for _ in range(3)]
+    del fake.runs[runs[1].id]  # deleted in the studio
+    wait_for(lambda: runs[1] not in heartbeater, what="heartbeats of the missing run to stop")
+    assert runs[0] in heartbeater
+    assert runs[2] in heartbeater
+    for run in (runs[0], runs[2]):
+        run.complete()
 
 
 def test_tags_properties_and_description(fake_ws, fake):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 
 import pytest
 
 from runs.sdk import BadRequestError, Experiment, Run, StudioConnectionError
+from runs.sdk.sender import STOP_WAIT
 from tests.sdk.conftest import quick_options, wait_for
 from tests.sdk.fake import DROP, LOSE
 
@@ -230,10 +233,126 @@ def test_flush_with_a_timeout_raises_and_keeps_the_points(run, fake):
 def test_the_sender_thread_starts_on_first_point_and_stops_on_close(run, fake):
     assert run._sender.thread is None
     run.log("loss", 1.0)
-    assert run._sender.thread.is_alive()
+    thread = run._sender.thread
+    assert thread.is_alive()
     run._sender.close()
-    assert not run._sender.thread.is_alive()
+    assert run._sender.thread is None
+    thread.join(5)
+    assert not thread.is_alive(), "the thread ends with its last run"
     # Logging again after close starts it again.
     run.log("loss", 2.0)
     run.flush()
     assert fake.points["exp_1"]["loss"] == [(0, 1.0), (1, 2.0)]
+
+
+# ---- many runs: one thread, one request a round ----------------------------------------
+
+
+def _sweep(fake_ws, n: int, **options) -> list[Run]:
+    exp = Experiment(workspace=fake_ws, name="sweep")
+    return [Run(exp, f"sweep_{i}", options=quick_options(**options)) for i in range(n)]
+
+
+def test_the_runs_of_a_workspace_share_one_thread_and_one_request(fake_ws, fake):
+    runs = _sweep(fake_ws, 20, flush_interval=3600)
+    for step in range(50):
+        for run in runs:
+            run.log("loss", step / 10)
+    assert len({run._sender.thread for run in runs}) == 1
+    runs[0].flush()  # one round sends every run's points, not only the flushed one's
+    requests = fake.sent("POST", r"/metrics$")
+    assert [r.path for r in requests] == ["/api/w/team/metrics"]
+    body = requests[0].json
+    assert [entry["runId"] for entry in body["runs"]] == [f"sweep_{i}" for i in range(20)]
+    assert body["key"]
+    for i in range(20):
+        assert fake.points[f"sweep_{i}"]["loss"] == [(s, s / 10) for s in range(50)]
+
+
+def test_a_round_stays_under_the_point_limit_and_every_run_takes_its_turn(fake_ws, fake):
+    runs = _sweep(fake_ws, 3, flush_interval=3600, batch_points=100)
+    for step in range(120):
+        for run in runs:
+            run.log("loss", step)
+    for run in runs:
+        run.flush()
+    requests = fake.sent("POST", r"/metrics$")
+    bodies = [r.json for r in requests]
+    sizes = [
+        sum(len(s["values"]) for entry in b.get("runs", [b]) for s in entry["series"])
+        for b in bodies
+    ]
+    assert max(sizes) <= 100
+    assert sum(sizes) == 360
+    firsts = [
+        r.json["runs"][0]["runId"] if "runs" in r.json else r.path.split("/")[-2] for r in requests
+    ]
+    assert len(set(firsts)) == 3, f"each run goes first in turn: {firsts}"
+    for run in runs:
+        assert fake.points[run.id]["loss"] == [(s, float(s)) for s in range(120)]
+
+
+def test_a_refused_multi_run_request_is_resent_run_by_run(fake_ws, fake):
+    runs = _sweep(fake_ws, 3, flush_interval=3600)
+    fake.script(
+        "POST",
+        r"/w/team/metrics$",
+        (404, {"error": {"code": "NotFound", "message": "run 'sweep_1' not found"}}),
+    )
+    fake.script(
+        "POST", r"/sweep_1/metrics$", (400, {"error": {"code": "BadRequest", "message": "bad"}})
+    )
+    for run in runs:
+        run.log("loss", 1.0)
+    with pytest.raises(BadRequestError, match="bad"):
+        runs[1].flush()
+    runs[0].flush()
+    runs[2].flush()
+    assert sorted(fake.points) == ["sweep_0", "sweep_2"]
+    assert runs[1]._sender.failed == 1
+    assert runs[0]._sender.sent == runs[2]._sender.sent == 1
+    keys = [r.json["key"] for r in fake.batches()]
+    assert len(set(keys)) == len(keys) == 4
+
+
+def test_a_multi_run_request_is_resent_with_the_same_key_and_stored_once(fake_ws, fake):
+    runs = _sweep(fake_ws, 2, flush_interval=3600)
+    fake.script("POST", r"/w/team/metrics$", LOSE, (503, {}), DROP)
+    for run in runs:
+        run.log("loss", 1.0)
+        run.log("loss", 2.0)
+    runs[0].flush()
+    runs[1].flush()
+    sent = fake.batches()
+    assert len(sent) == 4
+    assert len({r.body for r in sent}) == 1
+    assert {run_id: s["loss"] for run_id, s in fake.points.items()} == {
+        "sweep_0": [(0, 1.0), (1, 2.0)],
+        "sweep_1": [(0, 1.0), (1, 2.0)],
+    }
+
+
+def test_a_closed_run_is_let_go_while_others_keep_logging(fake_ws, fake):
+    quiet, busy = _sweep(fake_ws, 2)
+    quiet.log("loss", 1.0)
+    busy.log("loss", 1.0)
+    thread = busy._sender.thread
+    stop = threading.Event()
+
+    def keep_logging() -> None:
+        while not stop.is_set():
+            busy.log("loss", 1.0)
+
+    logger = threading.Thread(target=keep_logging)
+    logger.start()
+    try:
+        started = time.monotonic()
+        quiet._sender.close()
+        assert time.monotonic() - started < STOP_WAIT, "close() did not wait for its timeout"
+        assert quiet._sender.thread is None
+        assert busy._sender.thread is thread
+    finally:
+        stop.set()
+        logger.join()
+    busy._sender.close()
+    assert fake.points["sweep_0"]["loss"] == [(0, 1.0)]
