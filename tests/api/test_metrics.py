@@ -6,6 +6,7 @@ import math
 import pytest
 
 from runs import services
+from runs.exceptions import PayloadTooLarge
 from runs.models import LatestMetric, MetricBatch
 from tests.api.helpers import assert_error, run_url
 from tests.factories import ExperimentFactory, RunFactory
@@ -307,3 +308,8 @@ def test_several_runs_are_for_writers_and_members(reader_api, outsider_api, scop
     # A run-scoped token reaches its own tree only.
     assert_error(scoped_api.post_json(BATCHES, body), 404, "NotFound", repr(other.id))
     assert not LatestMetric.objects.exists()
+
+
+def test_more_than_1000_runs_in_one_request_is_refused(run):
+    with pytest.raises(PayloadTooLarge, match="1001 runs in one batch; the limit is 1000"):
+        services.metric_log_batches(batches=[(run, [])] * 1001)

@@ -88,6 +88,38 @@ def test_every_point_arrives_once_while_the_studio_comes_and_goes(proxy, token, 
     assert _status(run.id) == "Completed"
 
 
+def test_a_sweep_sends_its_runs_together_and_every_point_arrives_once(proxy, token):
+    """Several runs' points in one request, answers lost and connections cut: once each."""
+    exp = Experiment(workspace=_ws(proxy.url, token), name="sweep")
+    runs = [exp.start_logging(f"sweep {i}", heartbeat_interval=0.2) for i in range(5)]
+
+    def log(steps: range) -> None:
+        for step in steps:
+            for i, run in enumerate(runs):
+                run.log("loss", step + i / 10)
+
+    log(range(0, 500))
+    runs[0].flush()
+    proxy.lose(2, "/w/team/metrics")
+    log(range(500, 1000))
+    runs[0].flush()
+    assert proxy.lost == 2
+    # Connections accepted, then cut.
+    proxy.drop(3)
+    log(range(1000, 1500))
+    for run in runs:
+        run.complete()
+
+    for i, run in enumerate(runs):
+        assert _series(run.id, "loss") == [(s, s + i / 10) for s in range(1500)]
+        assert _status(run.id) == "Completed"
+    # The runs went together: a key shared by several runs' batches.
+    keys = list(
+        MetricBatch.objects.filter(run__experiment__name="sweep").values_list("key", flat=True)
+    )
+    assert len(keys) > len(set(keys))
+
+
 def test_a_cancel_from_someone_else_interrupts_the_training_loop(studio, token, colleague_token):
     # A script started from a shell has Python's SIGINT handler; a test runner may not.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
