@@ -2,7 +2,9 @@
 
 import math
 import random
+from array import array
 
+import numpy as np
 import pytest
 
 from runs.downsample import minmax
@@ -82,10 +84,8 @@ def _reference_minmax(steps, values, max_points):
 @pytest.mark.parametrize(
     "kind", ["gauss", "nan", "nan-every-7th", "only-nan", "inf", "few-levels", "constant"]
 )
-@pytest.mark.parametrize("container", ["list", "array", "memoryview"])
+@pytest.mark.parametrize("container", ["list", "array", "memoryview", "numpy"])
 def test_equals_the_plain_definition(kind, container):
-    from array import array
-
     rng = random.Random(kind)
     n = 7_919
     values = [rng.gauss(0, 1) for _ in range(n)]
@@ -112,6 +112,55 @@ def test_equals_the_plain_definition(kind, container):
     elif container == "memoryview":
         steps = memoryview(array("q", steps).tobytes()).cast("q")
         values = memoryview(array("d", values).tobytes()).cast("d")
+    elif container == "numpy":
+        steps, values = np.array(steps, dtype="<i8"), np.array(values, dtype="<f8")
     got = minmax(steps, values, 300)
     assert got[0] == expected[0]
     assert [repr(v) for v in got[1]] == [repr(v) for v in expected[1]]
+
+
+def _random_values(rng: random.Random, n: int, pattern: str, width: int) -> list[float]:
+    """Values with NaNs, infinities, signed zeros and repeats, some runs of NaN `width` long."""
+    if pattern == "levels":
+        return [rng.choice((0.0, -0.0, 1.0, 2.0, math.nan)) for _ in range(n)]
+    extras = (math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, 1.0)
+    values = [rng.choice(extras) if rng.random() < 0.3 else rng.gauss(0, 1) for _ in range(n)]
+    if pattern == "nan-runs":
+        # Whole buckets of NaNs, and buckets where NaNs sit next to infinities.
+        for _ in range(1 + n // (4 * width)):
+            lo = rng.randrange(n)
+            for i in range(lo, min(n, lo + rng.randint(1, 3 * width))):
+                values[i] = math.nan
+            values[rng.randrange(n)] = rng.choice((math.inf, -math.inf))
+    return values
+
+
+@pytest.mark.parametrize("pattern", ["mixed", "nan-runs", "levels"])
+@pytest.mark.parametrize("max_points", [4, 5, 7, 10, 64, 301, 2000])
+def test_equals_the_plain_definition_around_bucket_edges(max_points, pattern):
+    rng = random.Random(f"{max_points}-{pattern}")
+    lengths = [1, 2, 3, max_points - 1, max_points, max_points + 1]
+    lengths = [max_points + d for d in lengths] + [3 * max_points + 7]
+    if max_points in (4, 301, 2000):
+        lengths.append(100_000)
+    for n in lengths:
+        width = max(1, n // max(1, (max_points - 2) // 2))
+        values = _random_values(rng, n, pattern, width)
+        steps = sorted(rng.sample(range(10 * n), n))
+        expected = _reference_minmax(steps, values, max_points)
+        for s, v in (
+            (steps, values),
+            (np.array(steps, dtype="<i8"), np.array(values, dtype="<f8")),
+        ):
+            got_s, got_v = minmax(s, v, max_points)
+            assert got_s == expected[0], (n, type(s))
+            assert [repr(x) for x in got_v] == [repr(x) for x in expected[1]], (n, type(s))
+            assert all(type(x) is int for x in got_s)
+            assert all(type(x) is float for x in got_v)
+
+
+def test_numpy_input_comes_back_as_plain_lists():
+    s, v = minmax(np.arange(3), np.array([0.5, math.nan, 0.7]), max_points=10)
+    assert s == [0, 1, 2]
+    assert all(type(x) is int for x in s)
+    assert [repr(x) for x in v] == ["0.5", "nan", "0.7"]

@@ -2,8 +2,8 @@
 
 - `/w/<ws>/charts/series.json?runs=a,b,c&metric=loss&points=2000`: one metric of
   several runs, `{"runs": [{runId, displayName, steps, values, total}]}`. Series
-  longer than `points` are downsampled on the server (runs.downsample.minmax: the
-  endpoints and each bucket's minimum and maximum), so a line is at most `points`
+  longer than `points` are downsampled on the server with numpy (runs.downsample.minmax:
+  the endpoints and each bucket's minimum and maximum), so a line is at most `points`
   points whatever its length; `total` is the length before. `start`/`end` limit the
   steps (a zoomed chart). Values carry 7 significant digits (float32 precision: more
   than a chart shows; the CSV has every digit); NaN and infinities are null (gaps).
