@@ -81,9 +81,9 @@ class Heartbeater:
                         break
                     wait = min(self._due.values(), default=now + 60) - now
                     self._cond.wait(wait)
-                # Runs due within half an interval beat now too: a sweep's runs fall into
-                # step, and one request a round beats them all.
-                soon = now + min(r.heartbeat_interval for r in due) / 2
+                # Runs due within an interval beat now too (once a little early): a sweep's
+                # runs fall into step, and then one request a round beats them all.
+                soon = now + min(r.heartbeat_interval for r in due)
                 due = [r for r, t in self._due.items() if t <= soon]
                 for run in due:
                     self._due[run] = now + run.heartbeat_interval

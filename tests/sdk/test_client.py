@@ -238,10 +238,15 @@ def test_heartbeats_survive_a_studio_that_is_away(fake_ws, fake):
 def test_the_runs_of_a_sweep_beat_in_one_request(fake_ws, fake):
     exp = Experiment(workspace=fake_ws, name="e")
     runs = [exp.start_logging(heartbeat_interval=0.05) for _ in range(5)]
-    wait_for(lambda: len(fake.sent("POST", r"/heartbeats$")) >= 3, what="heartbeats")
-    bodies = [r.json for r in fake.sent("POST", r"/heartbeats$")]
+    ids = sorted(r.id for r in runs)
     # The first runs may beat alone as they start; then they are in step.
-    assert sorted(bodies[-1]["runIds"]) == sorted(r.id for r in runs)
+    wait_for(
+        lambda: [r for r in fake.sent("POST", r"/heartbeats$") if sorted(r.json["runIds"]) == ids],
+        what="one heartbeat request for every run",
+    )
+    wait_for(lambda: len(fake.sent("POST", r"/heartbeats$")) >= 3, what="heartbeats")
+    last = fake.sent("POST", r"/heartbeats$")[-1].json
+    assert sorted(last["runIds"]) == ids, "in step, they stay in step"
     fake.cancel_requested.add(runs[2].id)
     called = []
     runs[2].on_cancel(called.append)
