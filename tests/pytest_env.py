@@ -6,3 +6,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# A connection a request: the live server's threads (one per keep-alive client
+# connection) then hold no database connection between requests, and the test
+# databases can be dropped at the end.
+os.environ.setdefault("CONN_MAX_AGE", "0")

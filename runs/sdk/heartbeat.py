@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from runs.sdk.errors import AuthError, NotFoundError, StudioError
 
 if TYPE_CHECKING:
+    from runs.sdk.http import Client
     from runs.sdk.run import Run
 
 logger = logging.getLogger("runs.sdk")
@@ -72,24 +73,32 @@ class Heartbeater:
             return run in self._due
 
     def _loop(self) -> None:
+        clients: set[Client] = set()
         while True:
             with self._cond:
                 while True:
+                    if not self._due:
+                        # No run left: the thread ends (add() starts another), and keeps
+                        # no connection open to the studio.
+                        self._thread = None
+                        for client in clients:
+                            client.close_session()
+                        return
                     now = time.monotonic()
                     due = [r for r, t in self._due.items() if t <= now]
                     if due:
                         break
-                    wait = min(self._due.values(), default=now + 60) - now
-                    self._cond.wait(wait)
+                    self._cond.wait(min(self._due.values()) - now)
                 # Runs due within an interval beat now too (once a little early): a sweep's
                 # runs fall into step, and then one request a round beats them all.
                 soon = now + min(r.heartbeat_interval for r in due)
                 due = [r for r, t in self._due.items() if t <= soon]
                 for run in due:
                     self._due[run] = now + run.heartbeat_interval
-            by_client: dict[object, list[Run]] = {}
+            by_client: dict[Client, list[Run]] = {}
             for run in due:
                 by_client.setdefault(run._client, []).append(run)
+            clients.update(by_client)
             for runs in by_client.values():
                 if len(runs) == 1:
                     self._beat(runs[0])

@@ -89,6 +89,13 @@ class Client:
             self._local.session = session
         return session
 
+    def close_session(self) -> None:
+        """Close this thread's session and its connections (a thread ending its work)."""
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            del self._local.session
+            session.close()
+
     def ws_path(self, path: str) -> str:
         """`/runs/x` -> `/w/<workspace>/runs/x`."""
         return f"/w/{requests.utils.quote(self.workspace, safe='')}{path}"

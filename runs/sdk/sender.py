@@ -356,7 +356,9 @@ class Dispatcher:
                 self._release()
                 if not self.senders:
                     self.thread = None
-                    return
+                    break
+        # No run left: no connection kept open to the studio either.
+        self.client.close_session()
 
     def _release(self) -> None:
         """Let go of the closed runs with nothing left to send (the caller holds the lock)."""
