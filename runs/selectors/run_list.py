@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connections
 from django.db.models import (
@@ -740,6 +742,7 @@ ROW_FIELDS = (
     "ended",
 )
 DESCRIPTION_HEAD = 1000
+DATETIME_FIELDS = ("created", "started", "ended")
 
 
 def _runs_for_rows(qs: QuerySet[Run], columns: list[Column] = ()) -> QuerySet[Run]:
@@ -764,6 +767,61 @@ def _runs_for_rows(qs: QuerySet[Run], columns: list[Column] = ()) -> QuerySet[Ru
     )
 
 
+# ROW_FIELDS in the model's order, as Run.from_db takes them.
+_ROW_ATTNAMES = tuple(f.attname for f in Run._meta.concrete_fields if f.attname in ROW_FIELDS)
+_ROW_DATETIMES = tuple(i for i, name in enumerate(_ROW_ATTNAMES) if name in DATETIME_FIELDS)
+
+
+def _rows_by_id(ids: list[str], columns: list[Column]) -> list[Run]:
+    """The runs `ids` as _runs_for_rows has them (in no order), from one plain query:
+    through the ORM, building the query and the runs took ~3 ms of a page's rows."""
+    connection = connections[Run.objects.db]
+    select = [f"r.{_qn(name)}" for name in _ROW_ATTNAMES]
+    select += [f"e.{_qn('name')}", f"u.{_qn('username')}", f"SUBSTR(r.{_qn('description')}, 1, %s)"]
+    params: list = [DESCRIPTION_HEAD]
+    names = ["experiment_name", "submitter_name", "description_head"]
+    for i, col in enumerate(columns):
+        if col.kind == "metric":
+            model, key = LatestMetric, "name"
+        elif col.kind == "property":
+            model, key = Property, "key"
+        else:
+            continue
+        select.append(
+            f"(SELECT v.{_qn('value')} FROM {_table(model)} v "  # noqa: S608
+            f"WHERE v.{_qn('run_id')} = r.{_qn('id')} AND v.{_qn(key)} = %s LIMIT 1)"
+        )
+        params.append(col.name)
+        names.append(f"column_value_{i}")
+    user = _table(get_user_model())
+    sql = (
+        f"SELECT {', '.join(select)} FROM {_table(Run)} r "  # noqa: S608
+        f"INNER JOIN {_table(Experiment)} e ON r.{_qn('experiment_id')} = e.{_qn('id')} "
+        f"LEFT OUTER JOIN {user} u ON r.{_qn('submitted_by_id')} = u.{_qn('id')} "
+        f"WHERE r.{_qn('id')} IN ({_marks(ids)})"
+    )
+    tz = connection.timezone if settings.USE_TZ else None
+    n = len(_ROW_ATTNAMES)
+    runs = []
+    for values in _select(sql, [*params, *ids]):
+        fields = list(values[:n])
+        for i in _ROW_DATETIMES:
+            fields[i] = _datetime(fields[i], tz)
+        run = Run.from_db(connection.alias, _ROW_ATTNAMES, fields)
+        run.__dict__.update(zip(names, values[n:], strict=True))
+        runs.append(run)
+    return runs
+
+
+def _datetime(value: Any, tz) -> datetime | None:
+    """A datetime column read with plain SQL, as the ORM gives it (aware in `tz`)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is not None and tz is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value
+
+
 def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[str]) -> list[RunRow]:
     """The page's roots in order, each followed by its revealed (matching) descendants.
 
@@ -781,23 +839,30 @@ def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[st
         matching = set()
         # The condition as a CASE: tested on the trees' runs (found by root), never
         # used by SQLite to pick an index of its own (a status index, say).
+        # In the list's order, which the rows then keep.
         hit = Case(When(match_q(params), then=Value(True)), default=Value(False))
-        for pk, root_id in (
+        found = order_by(
             Run.objects.filter(root_id__in=with_kids)
             .alias(hit=ExpressionWrapper(hit, output_field=BooleanField()))
-            .filter(hit=True)
-            .values_list("pk", "root_id")
-        ):
-            matching.add(pk)
+            .filter(hit=True),
+            params.sort,
+        ).values_list("pk", "root_id")
+        rank: dict[str, int] = {}
+        for pk, root_id in found:
+            rank[pk] = len(rank)
             shown.update(_ancestors(pk, root_id))
+        matching = set(rank)
         shown |= matching
-    # Ids only (no workspace condition): they come from the workspace, and SQLite
-    # would otherwise walk the workspace index instead of looking the ids up.
-    if matching is None:
-        qs = Run.objects.filter(pk__in=root_ids)
+    if matching is None or shown <= matching | set(root_ids):
+        # Ids only (no workspace condition): they come from the workspace, and SQLite
+        # would otherwise walk the workspace index instead of looking the ids up.
+        runs = _rows_by_id(list(shown), params.columns)
+        if matching:
+            runs.sort(key=lambda r: rank.get(r.pk, -1))  # children in list order
     else:
-        qs = order_by(Run.objects.filter(pk__in=shown), params.sort)  # children in list order
-    runs = list(_runs_for_rows(qs, params.columns))
+        # Runs shown only to place a deeper match: the list's order from the database.
+        qs = order_by(Run.objects.filter(pk__in=shown), params.sort)
+        runs = list(_runs_for_rows(qs, params.columns))
     by_parent: dict[str | None, list[Run]] = defaultdict(list)
     for run in runs:
         by_parent[run.parent_id].append(run)
