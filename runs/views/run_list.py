@@ -33,6 +33,7 @@ from runs.selectors.run_list import (
     MAX_PER_PAGE,
     RunListParams,
     RunRow,
+    TagValue,
     column_for,
 )
 from runs.status import Status
@@ -71,6 +72,16 @@ class RowRenderer:
         # As the template's date filter: in the current time zone.
         self.tz = timezone.get_current_timezone()
         self.experiment_links: dict[str, str] = {}
+        # Tags, statuses, targets and submitters repeat down a page: escaped once each.
+        self.escaped: dict[str, str] = {}
+        self.tag_spans: dict[TagValue, str] = {}
+
+    def esc(self, text: str) -> str:
+        """escape(text), remembered for the page."""
+        out = self.escaped.get(text)
+        if out is None:
+            out = self.escaped[text] = escape(text)
+        return out
 
     def render(self, rows: list[RunRow]) -> None:
         """Set `row.html` (its `<tr>`) on every row."""
@@ -85,7 +96,7 @@ class RowRenderer:
                 f'<td class="sel"><input type="checkbox" name="runs" value="{rid}" '
                 f'form="run-bulk" aria-label="Select {rid}"></td>'
             )
-            cells = "".join(self._cells(row, oob=False))
+            cells = "".join(self._cells(row, rid, oob=False))
             row.html = SafeString(
                 f'<tr id="row-{rid}" class="{classes}" data-run="{rid}" '
                 f'data-ancestors="{ancestors}" data-href="{self.runs_base}{rid}/">'
@@ -95,11 +106,10 @@ class RowRenderer:
     def render_live(self, rows: list[RunRow]) -> None:
         """Set `row.html` to the row's live cells as out-of-band swaps."""
         for row in rows:
-            row.html = SafeString("".join(self._cells(row, oob=True)))
+            row.html = SafeString("".join(self._cells(row, escape(row.run.pk), oob=True)))
 
-    def _cells(self, row: RunRow, *, oob: bool):
+    def _cells(self, row: RunRow, rid: str, *, oob: bool):
         run = row.run
-        rid = escape(run.pk)
         for index, (col, value) in enumerate(row.cells):
             if oob and not col.live:
                 continue
@@ -121,14 +131,14 @@ class RowRenderer:
                 else:
                     yield f"<td>{escape(name)}</td>"
             elif key == "status":
-                value = escape(run.status)
-                label = escape(STATUS_LABELS.get(run.status, run.status))
+                value = self.esc(run.status)
+                label = self.esc(STATUS_LABELS.get(run.status, run.status))
                 yield f'<td {ident}{swap}><span class="status status-{value}">{label}</span></td>'
             elif key == "submitter":
                 user = run.submitter_name
-                yield f"<td>{escape(user) if user else ''}</td>"
+                yield f"<td>{self.esc(user) if user else ''}</td>"
             elif key == "target":
-                yield f"<td>{escape(run.compute_target)}</td>"
+                yield f"<td>{self.esc(run.compute_target)}</td>"
             elif key == "created":
                 local = run.created.astimezone(self.tz)
                 yield (
@@ -142,7 +152,7 @@ class RowRenderer:
             elif key == "duration":
                 yield f'<td {ident} class="num"{swap}>{row.duration_text}</td>'
             elif key == "tags":
-                yield f'<td class="col-tags">{_tags_html(row)}</td>'
+                yield f'<td class="col-tags">{self._tags_html(row)}</td>'
             elif key == "description":
                 line = escape(row.description_line)
                 yield f'<td class="col-desc" title="{line}">{line}</td>'
@@ -150,6 +160,24 @@ class RowRenderer:
                 yield f'<td {ident} class="num"{swap}>{escape(value)}</td>'
             else:
                 yield f'<td class="col-{col.kind}">{escape(value)}</td>'
+
+    def _tags_html(self, row: RunRow) -> str:
+        spans = self.tag_spans
+        out = []
+        for tag in row.tags:
+            span = spans.get(tag)
+            if span is None:
+                value = (
+                    ""
+                    if tag.value is None
+                    else f'<span class="tag-value">{escape(tag.value)}</span>'
+                )
+                span = spans[tag] = (
+                    f'<span class="tag" title="{escape(str(tag))}">'
+                    f'<span class="tag-key">{escape(tag.key)}</span>{value}</span> '
+                )
+            out.append(span)
+        return "".join(out)
 
     def _run_cell(self, row: RunRow, rid: str) -> str:
         run = row.run
@@ -185,17 +213,6 @@ class RowRenderer:
             )
         parts.append("</td>")
         return "".join(parts)
-
-
-def _tags_html(row: RunRow) -> str:
-    out = []
-    for tag in row.tags:
-        value = "" if tag.value is None else f'<span class="tag-value">{escape(tag.value)}</span>'
-        out.append(
-            f'<span class="tag" title="{escape(str(tag))}">'
-            f'<span class="tag-key">{escape(tag.key)}</span>{value}</span> '
-        )
-    return "".join(out)
 
 
 def _raw_items(query: QueryDict) -> list[tuple[str, str]]:
