@@ -10,8 +10,8 @@ from runs.selectors.compare import (
     compare_series,
     compare_table,
     compare_values,
+    metric_chunks,
     metric_exists,
-    metric_points,
 )
 from runs.selectors.experiments import (
     ExperimentSummary,
@@ -71,7 +71,7 @@ __all__ = [
     "compare_table",
     "compare_values",
     "metric_exists",
-    "metric_points",
+    "metric_chunks",
     "ExperimentSummary",
     "experiment_find",
     "experiment_summaries",

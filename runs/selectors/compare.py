@@ -6,13 +6,11 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 from django.db.models import Prefetch, Q, QuerySet
 
 from runs import downsample
-from runs.metrics_codec import unpack
 from runs.models import LatestMetric, MetricChunk, Property, Run, Tag, Workspace
 
 MAX_COMPARE_RUNS = 100
@@ -298,18 +296,20 @@ def _in_range(
     return steps[keep], values[keep]
 
 
-def metric_points(*, run: Run, name: str) -> Iterator[tuple[int, float, datetime]]:
-    """Every point of one series in logged order, chunk by chunk (for streaming)."""
+def metric_chunks(*, run: Run, name: str) -> Iterator[tuple[list, list, list]]:
+    """Every point of one series in logged order, a chunk at a time (for streaming):
+    (steps, values, times) lists, times in unix seconds."""
     chunks = (
         MetricChunk.objects.filter(run=run, name=name)
         .order_by("seq")
         .values_list("steps", "values", "times")
     )
     for steps, values, times in chunks.iterator(chunk_size=50):
-        for step, value, when in zip(
-            unpack("q", steps), unpack("d", values), unpack("d", times), strict=True
-        ):
-            yield step, value, datetime.fromtimestamp(when, tz=UTC)
+        yield (
+            np.frombuffer(steps, dtype="<i8").tolist(),
+            np.frombuffer(values, dtype="<f8").tolist(),
+            np.frombuffer(times, dtype="<f8").tolist(),
+        )
 
 
 def metric_exists(*, run: Run, name: str) -> bool:

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
+from datetime import UTC, datetime
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -203,12 +205,32 @@ def metric_csv(request: StudioRequest, workspace: str, run_id: str, name: str) -
 
 def _csv_lines(run, name: str):
     yield "step,value,time\r\n"
-    lines = []
-    for step, value, when in selectors.metric_points(run=run, name=name):
-        text = "NaN" if value != value else repr(value)
-        lines.append(f"{step},{text},{when.isoformat()}\r\n")
-        if len(lines) >= 1000:
-            yield "".join(lines)
-            lines = []
-    if lines:
-        yield "".join(lines)
+    stamps = IsoTimes()
+    for steps, values, times in selectors.metric_chunks(run=run, name=name):
+        yield "".join(
+            f"{step},{'NaN' if value != value else repr(value)},{stamps.text(when)}\r\n"
+            for step, value, when in zip(steps, values, times, strict=True)
+        )
+
+
+class IsoTimes:
+    """Unix seconds as `datetime.fromtimestamp(t, UTC).isoformat()` writes them, the
+    date and time of each whole second formatted once (a series logs many points a
+    second): a 100,000-point CSV spent most of its time making datetimes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[int, str] = {}
+
+    def text(self, when: float) -> str:
+        # As datetime.fromtimestamp rounds: to the microsecond, half to even.
+        frac, whole = math.modf(when)
+        micro = round(frac * 1e6)
+        if micro >= 1_000_000:
+            whole, micro = whole + 1, micro - 1_000_000
+        elif micro < 0:
+            whole, micro = whole - 1, micro + 1_000_000
+        second = int(whole)
+        head = self.seconds.get(second)
+        if head is None:
+            head = self.seconds[second] = datetime.fromtimestamp(second, tz=UTC).isoformat()[:-6]
+        return f"{head}.{micro:06d}+00:00" if micro else f"{head}+00:00"

@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import math
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +16,7 @@ from django.urls import reverse
 from runs import services
 from runs.models import Run
 from runs.selectors.compare import MAX_COMPARE_RUNS
-from runs.views.chart_data import encode_series
+from runs.views.chart_data import IsoTimes, encode_series
 from tests.factories import ExperimentFactory, RunFactory, WorkspaceFactory
 
 
@@ -374,3 +375,15 @@ def test_encoded_series_is_valid_json():
             }
         ]
     }
+
+
+def test_csv_times_are_written_as_datetime_writes_them():
+    rng = random.Random(3)
+    stamps = IsoTimes()
+    times = [0.0, 1.0, 1_764_340_000.0, 1_764_340_000.5, 1_764_340_000.9999995]
+    times += [1_764_340_000.0000005, 1_764_340_000.0000015, 1_764_340_000.9999994]
+    times += [rng.uniform(0, 4e9) for _ in range(2000)]
+    # Many points a second, as a training loop logs them.
+    times += [1_764_340_000 + k / 997 for k in range(3000)]
+    for when in times:
+        assert stamps.text(when) == datetime.fromtimestamp(when, tz=UTC).isoformat(), when
