@@ -193,8 +193,8 @@ class MetricSender:
         return buffered + len(self.loaded) + spilled + self.inflight
 
     def idle(self) -> bool:
-        """Nothing waits to be sent (points may still be logged meanwhile)."""
-        return not self.points and not self.loaded and not self.segments
+        """Nothing waits to be sent or answered (points may still be logged meanwhile)."""
+        return not self.points and not self.loaded and not self.segments and not self.inflight
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every point logged before this call is stored (or refused: raised)."""
@@ -224,8 +224,9 @@ class MetricSender:
         """
         self.flush(timeout)
         self.closing = True
+        released = self.dispatcher.release(self)
         self.dispatcher.wake.set()
-        if threading.current_thread() is not self.dispatcher.thread:
+        if not released and threading.current_thread() is not self.dispatcher.thread:
             self.released.wait(STOP_WAIT if timeout is None else min(timeout, STOP_WAIT))
         if self.spill_path is not None and not self.segments:
             shutil.rmtree(self.spill_path, ignore_errors=True)
@@ -359,6 +360,12 @@ class Dispatcher:
                     break
         # No run left: no connection kept open to the studio either.
         self.client.close_session()
+
+    def release(self, sender: MetricSender) -> bool:
+        """Let go of a closed run at once if it has nothing left to send."""
+        with self.lock:
+            self._release()
+            return sender.released.is_set()
 
     def _release(self) -> None:
         """Let go of the closed runs with nothing left to send (the caller holds the lock)."""
