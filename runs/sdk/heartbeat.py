@@ -149,6 +149,9 @@ class Heartbeater:
                 self.remove(run)
 
     def _answered(self, run: Run, answer: dict) -> None:
+        if run not in self:
+            # Ended by this process while the beat was on its way: nothing to say.
+            return
         if answer.get("cancelRequested"):
             self.remove(run)
             run._cancel_requested()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -386,3 +387,15 @@ def test_get_context_in_a_submitted_script_is_its_run(fake_server, fake, monkeyp
     assert isinstance(run, Run)
     assert (run.id, run.experiment.name) == ("train_7", "train")
     assert fake.requests[0].headers["Authorization"] == "Bearer scoped"
+
+
+def test_a_beat_answered_after_its_run_ended_here_is_ignored(fake_ws, caplog):
+    # The run ended in this process while a shared heartbeat was on its way.
+    run = Run(Experiment(workspace=fake_ws, name="e"), "e_7")
+    called = []
+    run.on_cancel(called.append)
+    with caplog.at_level(logging.INFO, logger="runs.sdk"):
+        heartbeater._answered(run, {"status": "Completed", "cancelRequested": False})
+        heartbeater._answered(run, {"status": "CancelRequested", "cancelRequested": True})
+    assert called == []
+    assert caplog.records == []
