@@ -1,8 +1,20 @@
-"""Django admin for every model."""
+"""Django admin for every model.
+
+Edits here go through the services where the studio keeps derived data: a run's
+display name and description (rendered HTML, activity), and the free-text column
+(`Run.search_text`) of the runs whose experiment, submitter or tags change.
+"""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
-from runs import models
+from runs import models, services
+
+
+def _refresh(runs) -> None:
+    """Rewrite the search text of `runs` (a queryset of runs)."""
+    services.runs_refresh_search_text(run_ids=list(runs.values_list("pk", flat=True)))
 
 
 class MembershipInline(admin.TabularInline):
@@ -31,6 +43,11 @@ class ExperimentAdmin(admin.ModelAdmin):
     list_filter = ["workspace"]
     search_fields = ["name"]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "name" in form.changed_data:
+            _refresh(models.Run.objects.filter(experiment=obj))
+
 
 class TagInline(admin.TabularInline):
     model = models.Tag
@@ -52,6 +69,25 @@ class RunAdmin(admin.ModelAdmin):
     list_select_related = ["experiment", "submitted_by"]
     show_full_result_count = False
     inlines = [TagInline, PropertyInline]
+    # Through run_update: the description's HTML is rendered and the change recorded.
+    SERVICE_FIELDS = ("display_name", "description")
+
+    def save_model(self, request, obj, form, change):
+        edits = {}
+        if change:
+            stored = models.Run.objects.get(pk=obj.pk)
+            for name in self.SERVICE_FIELDS:
+                if name in form.changed_data:
+                    edits[name] = getattr(obj, name)
+                    setattr(obj, name, getattr(stored, name))
+        super().save_model(request, obj, form, change)
+        if edits:
+            services.run_update(run=obj, actor=request.user, **edits)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Its experiment, submitter or tags may have changed here.
+        _refresh(models.Run.objects.filter(pk=form.instance.pk))
 
 
 @admin.register(models.Tag)
@@ -59,6 +95,20 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["run", "key", "value"]
     search_fields = ["key", "value", "run__id"]
     raw_id_fields = ["run"]
+
+    def save_model(self, request, obj, form, change):
+        previous = models.Tag.objects.filter(pk=obj.pk).values_list("run_id", flat=True).first()
+        super().save_model(request, obj, form, change)
+        _refresh(models.Run.objects.filter(pk__in=[obj.run_id, previous]))
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        _refresh(models.Run.objects.filter(pk=obj.run_id))
+
+    def delete_queryset(self, request, queryset):
+        runs = list(queryset.values_list("run_id", flat=True))
+        super().delete_queryset(request, queryset)
+        _refresh(models.Run.objects.filter(pk__in=runs))
 
 
 @admin.register(models.Property)
@@ -108,3 +158,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "run", "created", "last_used"]
     readonly_fields = ["prefix", "token_hash"]
     raw_id_fields = ["run"]
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StudioUserAdmin(UserAdmin):
+    """Django's user admin; a new username reaches the search text of the user's runs."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and User.USERNAME_FIELD in form.changed_data:
+            _refresh(models.Run.objects.filter(submitted_by=obj))
