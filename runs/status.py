@@ -83,11 +83,13 @@ def transition(
     """Move `run` to status `to`, stamping times and recording the change.
 
     Reads the current status under a row lock, so two writers cannot both move
-    the same run; raises InvalidTransition when the machine refuses the move.
+    the same run; raises InvalidTransition when the machine refuses the move. The
+    lock is FOR NO KEY UPDATE (no key changes): metric batches being stored for the
+    run (whose foreign keys take KEY SHARE) neither wait for it nor deadlock with it.
     """
     from runs.models import Run, RunEvent
 
-    current = Run.objects.select_for_update().only("status").get(pk=run.pk).status
+    current = Run.objects.select_for_update(no_key=True).only("status").get(pk=run.pk).status
     to = Status(to)
     if not can_transition(current, to):
         raise InvalidTransition(current, to)

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, connections
 
 from runs import services
-from runs.models import LatestMetric, MetricBatch, Tag
+from runs.models import LatestMetric, MetricBatch, Run, Tag
 from runs.services import SeriesIn
 from tests.factories import ExperimentFactory, RunFactory
 
@@ -58,6 +58,68 @@ def test_parallel_writers_all_succeed(workspace):
         10 * ROUNDS
     }
     assert Tag.objects.filter(run=shared).count() == WRITERS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_multi_run_batches_heartbeats_and_cancels_do_not_deadlock(workspace):
+    """A sweep's batches and heartbeats (runs in any order) beside cancels of its trees:
+    each writer locks runs in id order, so they queue (PostgreSQL used to detect
+    deadlocks here: batches lock runs at commit, heartbeats in their plan's order)."""
+    exp = ExperimentFactory(workspace=workspace)
+    roots = [RunFactory(experiment=exp) for _ in range(4)]
+    children = [RunFactory(experiment=exp, parent=r) for r in roots for _ in range(3)]
+    runs = roots + children
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def batches(order: list) -> None:
+        try:
+            start.wait()
+            for n in range(ROUNDS):
+                series = [SeriesIn("loss", [float(n)] * 5)]
+                services.metric_log_batches(batches=[(r, series) for r in order], key="")
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def heartbeats() -> None:
+        try:
+            start.wait()
+            ids = [r.pk for r in reversed(runs)]
+            for _ in range(ROUNDS * 2):
+                services.runs_heartbeat(workspace=workspace, run_ids=ids)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def cancels() -> None:
+        try:
+            start.wait()
+            for root in reversed(roots):
+                services.run_cancel(run=root)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=batches, args=(runs,)),
+        threading.Thread(target=batches, args=(runs[::-1],)),
+        threading.Thread(target=heartbeats),
+        threading.Thread(target=cancels),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    counts = set(LatestMetric.objects.filter(run__in=runs).values_list("count", flat=True))
+    assert counts == {2 * 5 * ROUNDS}
+    assert set(
+        Run.objects.filter(pk__in=[r.pk for r in runs]).values_list("status", flat=True)
+    ) == {"CancelRequested"}
 
 
 def test_sqlite_runs_in_wal_mode_with_immediate_transactions(db):

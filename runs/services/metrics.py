@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from runs.exceptions import PayloadTooLarge, ValidationFailed
 from runs.metrics_codec import pack, unpack
@@ -73,6 +73,7 @@ def metric_log_batch(*, run: Run, series: list[SeriesIn], key: str = "") -> Batc
     Points without steps continue their series from its last step.
     """
     total = _validate(series)
+    _lock([run])
     if key and not _claim_key([run], key, total):
         return BatchResult(stored=0, duplicate=True)
     _store(run, series)
@@ -102,11 +103,30 @@ def metric_log_batches(*, batches: list[tuple[Run, list[SeriesIn]]], key: str = 
         raise PayloadTooLarge(
             f"{total:,} points in one batch; the limit is {MAX_POINTS_PER_BATCH:,}"
         )
+    batches = sorted(batches, key=lambda b: b[0].pk)
+    _lock([run for run, _ in batches])
     if key and not _claim_key([run for run, _ in batches], key, total):
         return BatchResult(stored=0, duplicate=True)
     for run, series in batches:
         _store(run, series)
     return BatchResult(stored=total, duplicate=False)
+
+
+def _lock(runs: list[Run]) -> None:
+    """Lock the runs (PostgreSQL; SQLite's IMMEDIATE transactions already serialise
+    writers) so two batches for one run cannot both append after the same last chunk.
+
+    FOR NO KEY UPDATE, in id order, as every writer of several runs locks them:
+    concurrent writers queue instead of deadlocking.
+    """
+    if not connection.features.has_select_for_update:
+        return
+    list(
+        Run.objects.filter(pk__in=[r.pk for r in runs])
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
 
 
 def _claim_key(runs: list[Run], key: str, total: int) -> bool:

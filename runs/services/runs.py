@@ -233,10 +233,16 @@ def runs_heartbeat(*, workspace, run_ids: list[str]) -> dict[str, str]:
     """Record that the process of each run is alive (one UPDATE for them all).
 
     Returns the status of each run found in the workspace; ids not found are left out.
+    The rows are locked first in id order, as a cancel locks a tree, so the two
+    never deadlock (PostgreSQL; an UPDATE alone locks in the order its plan meets rows).
     """
     runs = Run.objects.filter(workspace=workspace, pk__in=run_ids)
-    runs.update(heartbeat=timezone.now())
-    return dict(runs.values_list("id", "status"))
+    with transaction.atomic():
+        statuses = dict(
+            runs.select_for_update(no_key=True).order_by("pk").values_list("id", "status")
+        )
+        runs.update(heartbeat=timezone.now())
+    return statuses
 
 
 def runs_fail_stale(*, timeout: timedelta) -> list[str]:

@@ -24,7 +24,7 @@ def runs_refresh_search_text(
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         rows = list(
-            Run.objects.select_for_update(of=("self",))
+            Run.objects.select_for_update(of=("self",), no_key=True)
             .filter(pk__in=chunk)
             .order_by("pk")
             .values_list(

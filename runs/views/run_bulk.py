@@ -110,7 +110,9 @@ def _cancel(runs: list[Run], actor) -> None:
     ]
     if refusals:
         raise Refused(refusals)
-    for run in runs:
+    # In id order (a tree's runs follow its root's id): every writer of several runs
+    # locks them in that order, so concurrent ones queue instead of deadlocking.
+    for run in sorted(runs, key=lambda r: r.pk):
         run.refresh_from_db(fields=["status"])
         # A run cancelled above as a descendant of another selected run is done.
         if run.status in TERMINAL:
