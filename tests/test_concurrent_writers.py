@@ -1,6 +1,8 @@
 """Parallel writers never see "database is locked" (SQLite: WAL, IMMEDIATE, busy timeout)."""
 
+import functools
 import threading
+from collections.abc import Callable
 
 import pytest
 from django.db import connection, connections
@@ -14,45 +16,47 @@ WRITERS = 6
 ROUNDS = 25
 
 
-@pytest.mark.django_db(transaction=True)
-def test_parallel_writers_all_succeed(workspace):
-    exp = ExperimentFactory(workspace=workspace)
-    runs = [RunFactory(experiment=exp) for _ in range(WRITERS)]
-    shared = RunFactory(experiment=exp)
+def run_together(*bodies: Callable[[], None]) -> None:
+    """Run each body in its own thread, all starting at once; raise what any raised."""
     errors: list[BaseException] = []
-    start = threading.Barrier(WRITERS + 1)
+    start = threading.Barrier(len(bodies))
 
-    def writer(i: int) -> None:
+    def thread(body: Callable[[], None]) -> None:
         try:
             start.wait()
-            for n in range(ROUNDS):
-                services.metric_log_batch(
-                    run=runs[i], series=[SeriesIn("loss", [float(n)] * 10)], key=f"{i}-{n}"
-                )
-                # Every writer also touches one shared run: contended rows.
-                services.run_set_tags(run=shared, tags={f"writer{i}": str(n)})
+            body()
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
         finally:
             connections.close_all()
 
-    def reader() -> None:
-        try:
-            start.wait()
-            for _ in range(ROUNDS):
-                list(LatestMetric.objects.filter(run__in=runs).values_list("value", flat=True))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
-    threads.append(threading.Thread(target=reader))
+    threads = [threading.Thread(target=thread, args=(body,)) for body in bodies]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=120)
     assert not errors, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_writers_all_succeed(workspace):
+    exp = ExperimentFactory(workspace=workspace)
+    runs = [RunFactory(experiment=exp) for _ in range(WRITERS)]
+    shared = RunFactory(experiment=exp)
+
+    def writer(i: int) -> None:
+        for n in range(ROUNDS):
+            services.metric_log_batch(
+                run=runs[i], series=[SeriesIn("loss", [float(n)] * 10)], key=f"{i}-{n}"
+            )
+            # Every writer also touches one shared run: contended rows.
+            services.run_set_tags(run=shared, tags={f"writer{i}": str(n)})
+
+    def reader() -> None:
+        for _ in range(ROUNDS):
+            list(LatestMetric.objects.filter(run__in=runs).values_list("value", flat=True))
+
+    run_together(*(functools.partial(writer, i) for i in range(WRITERS)), reader)
     assert MetricBatch.objects.count() == WRITERS * ROUNDS
     assert set(LatestMetric.objects.filter(run__in=runs).values_list("count", flat=True)) == {
         10 * ROUNDS
@@ -69,57 +73,31 @@ def test_multi_run_batches_heartbeats_and_cancels_do_not_deadlock(workspace):
     roots = [RunFactory(experiment=exp) for _ in range(4)]
     children = [RunFactory(experiment=exp, parent=r) for r in roots for _ in range(3)]
     runs = roots + children
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
 
     def batches(order: list) -> None:
-        try:
-            start.wait()
-            for n in range(ROUNDS):
-                series = [SeriesIn("loss", [float(n)] * 5)]
-                services.metric_log_batches(batches=[(r, series) for r in order], key="")
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        for n in range(ROUNDS):
+            series = [SeriesIn("loss", [float(n)] * 5)]
+            services.metric_log_batches(batches=[(r, series) for r in order], key="")
 
     def heartbeats() -> None:
-        try:
-            start.wait()
-            ids = [r.pk for r in reversed(runs)]
-            for _ in range(ROUNDS * 2):
-                services.runs_heartbeat(workspace=workspace, run_ids=ids)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        ids = [r.pk for r in reversed(runs)]
+        for _ in range(ROUNDS * 2):
+            services.runs_heartbeat(workspace=workspace, run_ids=ids)
 
     def cancels() -> None:
-        try:
-            start.wait()
-            for root in reversed(roots):
-                services.run_cancel(run=root)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        for root in reversed(roots):
+            services.run_cancel(run=root)
 
-    threads = [
-        threading.Thread(target=batches, args=(runs,)),
-        threading.Thread(target=batches, args=(runs[::-1],)),
-        threading.Thread(target=heartbeats),
-        threading.Thread(target=cancels),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
+    run_together(
+        functools.partial(batches, runs),
+        functools.partial(batches, runs[::-1]),
+        heartbeats,
+        cancels,
+    )
     counts = set(LatestMetric.objects.filter(run__in=runs).values_list("count", flat=True))
     assert counts == {2 * 5 * ROUNDS}
-    assert set(
-        Run.objects.filter(pk__in=[r.pk for r in runs]).values_list("status", flat=True)
-    ) == {"CancelRequested"}
+    statuses = Run.objects.filter(pk__in=[r.pk for r in runs]).values_list("status", flat=True)
+    assert set(statuses) == {"CancelRequested"}
 
 
 def test_sqlite_runs_in_wal_mode_with_immediate_transactions(db):
