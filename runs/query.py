@@ -38,6 +38,8 @@ from functools import reduce
 from typing import Any
 
 from django.db.models import (
+    BooleanField,
+    Case,
     DateTimeField,
     DurationField,
     ExpressionWrapper,
@@ -47,6 +49,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    When,
 )
 from django.db.models import Exists as SubqueryExists
 from django.db.models.functions import Coalesce, Concat
@@ -889,8 +892,17 @@ def to_q(node: Node, *, now: datetime | None = None) -> Q:
         below = Run.objects.filter(
             root_id=OuterRef("root_id"), id__startswith=Concat(OuterRef("id"), Value("_"))
         )
-        q = Q(SubqueryExists(below.filter(q)))
+        q = Q(SubqueryExists(below.filter(_tested_only(q))))
     return q
+
+
+def _tested_only(q: Q) -> Q:
+    """`q` as a CASE: tested on the rows found by the other conditions (a tree's
+    runs, by root), never used by SQLite to pick an index of its own instead. With
+    a status index, SQLite would otherwise step through every Failed run of the
+    database for each run tested."""
+    hit = Case(When(q, then=Value(True)), default=Value(False))
+    return Q(ExpressionWrapper(hit, output_field=BooleanField()))
 
 
 def _leaf_q(node: Compare | In | Exists, now: datetime) -> Q:

@@ -16,7 +16,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from runs import services
+from runs import query, services
 from runs.models import LatestMetric, Run, run_search_text
 from runs.status import Status
 from tests.factories import (
@@ -341,3 +341,16 @@ def test_run_rows_read_no_search_text_nor_whole_descriptions(reader_client, work
     assert "description" in run.get_deferred_fields()
     assert response.context["page"].rows[0].description_line == "first line"
     assert timezone.is_aware(run.created)
+
+
+# --- query plans (SQLite, which keeps no statistics unless asked to) ---------------------
+
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plans")
+
+
+@sqlite_only
+@pytest.mark.django_db
+def test_a_filter_on_children_looks_in_each_tree_not_at_every_run_of_a_status():
+    plan = Run.objects.filter(query.to_q(query.parse("children.status = 'Failed'"))).explain()
+    assert "run_root_parent" in plan
+    assert "run_status" not in plan
