@@ -25,10 +25,10 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
     BooleanField,
-    Case,
     Count,
     DurationField,
     Exists,
@@ -40,9 +40,9 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
-    When,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat, Now, Substr
 
 from runs.markdown import first_line
@@ -363,12 +363,14 @@ def _field_q(params: RunListParams) -> Q:
     cond = Q()
     if params.statuses:
         cond &= Q(status__in=params.statuses)
+    # Subqueries rather than joins: RunCondition keeps a condition without joins inline.
     if params.experiments:
-        cond &= Q(experiment__name__in=params.experiments)
+        cond &= Q(experiment__in=Experiment.objects.filter(name__in=params.experiments))
     if params.targets:
         cond &= Q(compute_target__in=params.targets)
     if params.submitters:
-        cond &= Q(submitted_by__username__in=params.submitters)
+        users = get_user_model().objects.filter(username__in=params.submitters)
+        cond &= Q(submitted_by__in=users)
     if params.created_after:
         cond &= Q(created__gte=params.created_after)
     if params.created_before:
@@ -394,11 +396,10 @@ def match_q(params: RunListParams) -> Q:
     return cond
 
 
-def match_filters(params: RunListParams) -> list[Q]:
-    """match_q as filters to apply one after the other (`qs.filter(a).filter(b)`), for
-    finding every match: the first positive tag, property or metric condition of the
-    top level drives the query from its index; the rest is as in match_q (tested on
-    the runs found)."""
+def _lead_and_rest(params: RunListParams) -> tuple[tuple[str, dict] | None, Q]:
+    """match_q split for finding every match: the first positive tag, property or
+    metric condition of the top level (kind, lookups on its rows), which drives the
+    query from its index; and the rest, tested on the runs found."""
     from runs import query
 
     rest, lead = _field_q(params), None
@@ -417,15 +418,25 @@ def match_filters(params: RunListParams) -> list[Q]:
             lead = _tag_index_leaf(spec)
         else:
             rest &= _tag_q(spec)
-    if lead is None:
-        return [rest]
-    relation, model, _ = _INDEXED[lead[0]]
-    if not rest:
-        # Alone, a join: SQLite walks the index and looks each run up.
-        return [Q(**{f"{relation}__{k}": v for k, v in lead[1].items()})]
-    # Beside other conditions SQLite would rather scan the runs for a join; it keeps
-    # to the index through `pk IN (...)`.
-    return [rest, Q(pk__in=model.objects.filter(**lead[1]).values("run_id"))]
+    return lead, rest
+
+
+_LEAD_OPS = {"": "=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+
+
+def _lead_sql(lead: tuple[str, dict], alias: str) -> tuple[str, list]:
+    """The lead condition on its rows (tags, properties or latest metrics) of `alias`."""
+    parts, params = [], []
+    for lookup, value in lead[1].items():
+        column, _, op = lookup.partition("__")
+        ref = f"{_qn(alias)}.{_qn(column)}"
+        if op == "in":
+            parts.append(f"{ref} IN ({_marks(value)})" if value else "1 = 0")
+            params += value
+        else:
+            parts.append(f"{ref} {_LEAD_OPS[op]} %s")
+            params.append(value)
+    return " AND ".join(parts), params
 
 
 def root_match_q(params: RunListParams) -> Q:
@@ -433,6 +444,73 @@ def root_match_q(params: RunListParams) -> Q:
     cond = match_q(params)
     below = Run.objects.filter(root_id=OuterRef("pk"), parent__isnull=False).filter(cond)
     return cond | Q(Exists(below))
+
+
+# --- the condition as SQL ------------------------------------------------------------
+
+# Stands for the tested run's table alias in a compiled condition.
+_TESTED = "__tested_run__"
+_ROOT, _BELOW = "rl_root", "rl_below"
+
+
+@dataclass(frozen=True)
+class RunCondition:
+    """A condition on runs compiled once to SQL, to test the run of any table alias.
+
+    A page tests its condition in up to four queries (count, sort walk, tree
+    rows); building each through the ORM took far longer than running it.
+    Inline when the condition needs no join (the usual case), else an EXISTS on
+    the run's id. Values stay bound parameters; only aliases go into the text.
+    """
+
+    sql: str
+    params: tuple
+
+    @classmethod
+    def of(cls, cond: Q) -> RunCondition:
+        base = _table(Run)
+        try:
+            sql, params = Run.objects.filter(cond).order_by().values("id").query.sql_with_params()
+        except EmptyResultSet:
+            return cls("1 = 0", ())
+        start = sql.find(" FROM ")
+        if sql.startswith(f" FROM {base} WHERE ", start):
+            # The run's own columns only; its subqueries alias their tables (U0...).
+            where = sql[start + len(f" FROM {base} WHERE ") :]
+            return cls(where.replace(f"{base}.", f"{_qn(_TESTED)}."), tuple(params))
+        if sql.endswith(f" FROM {base}") and start == len(sql) - len(f" FROM {base}"):
+            return cls("1 = 1", ())  # nothing left to test
+        tested = RawSQL(f"{_qn(_TESTED)}.{_qn('id')}", ())  # noqa: S611 - names only
+        inner = Run.objects.filter(cond, pk=tested).order_by().values("id")
+        sql, params = inner.query.sql_with_params()
+        return cls(f"EXISTS ({sql})", tuple(params))
+
+    def on(self, alias: str) -> tuple[str, list]:
+        """The condition on the run of table alias `alias`."""
+        return self.sql.replace(_qn(_TESTED), _qn(alias)), list(self.params)
+
+    def on_tree(self, alias: str) -> tuple[str, list]:
+        """The run of `alias` (a root) or one of its descendants matches."""
+        own, own_params = self.on(alias)
+        below, below_params = self.on(_BELOW)
+        b = _qn(_BELOW)
+        sql = (
+            f"({own} OR EXISTS (SELECT 1 FROM {_table(Run)} {b} "  # noqa: S608 - aliases only
+            f"WHERE {b}.{_qn('root_id')} = {_qn(alias)}.{_qn('id')} "
+            f"AND {b}.{_qn('parent_id')} IS NOT NULL AND {below}))"
+        )
+        return sql, [*own_params, *below_params]
+
+    def run_filter(self, *, tree: bool = False, tested_only: bool = False) -> RawSQL:
+        """on() (or on_tree()) as a filter of a top-level queryset of Run; not of one
+        used as a subquery, where Django renames the runs table. `tested_only`: as a
+        CASE, tested on the runs the other filters find, never used by SQLite to pick
+        an index of its own (a status index, say, that steps through every Failed run
+        where a tree's few runs were asked for)."""
+        sql, params = (self.on_tree if tree else self.on)(Run._meta.db_table)
+        if tested_only:
+            sql = f"CASE WHEN {sql} THEN 1 ELSE 0 END = 1"
+        return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - compiled
 
 
 # --- ordering ------------------------------------------------------------------------
@@ -610,67 +688,116 @@ def _last_page(count: int, per_page: int) -> int:
     return max(1, -(-count // per_page))
 
 
+def _roots_sql(
+    workspace: Workspace, experiment: Experiment | None, condition: RunCondition | None
+) -> tuple[str, list]:
+    """The listed top-level runs as SQL on the alias _ROOT: the scope, and with a
+    condition, the trees where some run matches."""
+    r = _qn(_ROOT)
+    sql, params = f"{r}.{_qn('workspace_id')} = %s", [workspace.pk]
+    if experiment is not None:
+        sql += f" AND {r}.{_qn('experiment_id')} = %s"
+        params.append(experiment.pk)
+    sql += f" AND {r}.{_qn('parent_id')} IS NULL"
+    if condition is not None:
+        tree, tree_params = condition.on_tree(_ROOT)
+        sql += f" AND {tree}"
+        params += tree_params
+    return sql, params
+
+
 def _matching_roots(
-    scope: QuerySet[Run], params: RunListParams, number: int
+    workspace: Workspace,
+    experiment: Experiment | None,
+    params: RunListParams,
+    condition: RunCondition,
+    number: int,
 ) -> tuple[list[str] | None, int, bool]:
     """(the matching trees' root ids when at most FEW_MATCHES, else None; how many; exact?)
 
     One query, driven by the conditions' indexes: the distinct roots of the
     matching runs, counted up to COUNT_CAP (or to the page asked for, if further),
-    and their ids when there are at most FEW_MATCHES.
+    and their ids when there are at most FEW_MATCHES. A tag, property or metric
+    condition leads: alone, a join (SQLite walks its index and looks each run up);
+    beside others, `id IN (...)` (for a join SQLite would rather scan the runs).
     """
     limit = max(COUNT_CAP, number * params.per_page) + 1
-    matching = scope
-    for cond in match_filters(params):
-        matching = matching.filter(cond)
-    roots_of = matching.order_by().values("root_id").distinct()[:limit]
-    sql, sql_params = roots_of.query.sql_with_params()
+    lead, rest = _lead_and_rest(params)
+    r, v = _qn(_ROOT), _qn("rl_lead")
+    where, args = f"{r}.{_qn('workspace_id')} = %s", [workspace.pk]
+    if experiment is not None:
+        where += f" AND {r}.{_qn('experiment_id')} = %s"
+        args.append(experiment.pk)
+    tables = f"{_table(Run)} {r}"
+    if lead is not None:
+        lead_where, lead_args = _lead_sql(lead, "rl_lead")
+        model = _INDEXED[lead[0]][1]
+        if rest:
+            where += (
+                f" AND {r}.{_qn('id')} IN (SELECT {v}.{_qn('run_id')} "  # noqa: S608
+                f"FROM {_table(model)} {v} WHERE {lead_where})"
+            )
+        else:
+            tables += f" INNER JOIN {_table(model)} {v} ON {v}.{_qn('run_id')} = {r}.{_qn('id')}"
+            where += f" AND {lead_where}"
+        args += lead_args
+    if rest:
+        rest_sql, rest_args = (condition if lead is None else RunCondition.of(rest)).on(_ROOT)
+        where += f" AND {rest_sql}"
+        args += rest_args
     # The roots once (a CTE used twice is materialised) and counted; their ids
     # only when they are few: (root id, count) rows, or one (NULL, count) row.
-    with connections[roots_of.db].cursor() as cursor:
-        cursor.execute(
-            f"WITH m AS ({sql}), n AS (SELECT COUNT(*) AS c FROM m) "  # noqa: S608 - Django's SQL, parameters apart
-            "SELECT m.root_id, n.c FROM m, n WHERE n.c <= %s "
-            "UNION ALL SELECT NULL, n.c FROM n WHERE n.c > %s",
-            [*sql_params, FEW_MATCHES, FEW_MATCHES],
-        )
-        rows = cursor.fetchall()
+    rows = _select(
+        f"WITH m AS (SELECT DISTINCT {r}.{_qn('root_id')} AS root_id FROM {tables} "  # noqa: S608
+        f"WHERE {where} LIMIT %s), n AS (SELECT COUNT(*) AS c FROM m) "
+        "SELECT m.root_id, n.c FROM m, n WHERE n.c <= %s "
+        "UNION ALL SELECT NULL, n.c FROM n WHERE n.c > %s",
+        [*args, limit, FEW_MATCHES, FEW_MATCHES],
+    )
     total = rows[0][1] if rows else 0
-    found = [r[0] for r in rows] if total <= FEW_MATCHES else None
+    found = [row[0] for row in rows] if total <= FEW_MATCHES else None
     if total >= limit:
         return found, limit - 1, False
     return found, total, True
 
 
 def _sorted_ids(
-    qs: QuerySet[Run], sort: str, number: int, per_page: int, *, many: bool
+    qs: QuerySet[Run],
+    sort: str,
+    number: int,
+    per_page: int,
+    *,
+    walk: tuple[str, list] | None = None,
 ) -> list[str]:
-    """The ids of page `number` of `qs` in the list's order; `many`: too many runs to sort
-    them all for a metric (more than FEW_MATCHES), so walk the metric's index instead."""
+    """The ids of page `number` of `qs` in the list's order. `walk`: the runs of `qs` as
+    SQL on the alias _ROOT (_roots_sql), given when there are too many to sort them
+    all for a metric (more than FEW_MATCHES): then the metric's index is walked."""
     offset = (number - 1) * per_page
     prefix, _, name = sort.lstrip("-").partition(".")
-    if many and prefix == "metrics" and name:
-        return _metric_sorted_ids(qs, name, sort.startswith("-"), offset, per_page)
+    if walk is not None and prefix == "metrics" and name:
+        return _metric_sorted_ids(qs, walk, name, sort.startswith("-"), offset, per_page)
     return list(order_by(qs, sort).values_list("pk", flat=True)[offset : offset + per_page])
 
 
 def _metric_sorted_ids(
-    qs: QuerySet[Run], name: str, desc: bool, offset: int, limit: int
+    qs: QuerySet[Run], walk: tuple[str, list], name: str, desc: bool, offset: int, limit: int
 ) -> list[str]:
     """A page sorted by a metric, walking the (name, value) index.
 
-    The database walks the metric's values in order and tests each run (so it
-    stops once the page is full); runs with equal values are put newest first,
-    then by id, here: those fetched plus every run tied with the page's last
-    value. Runs without a value follow, newest first (nulls last either way,
-    as order_by sorts).
+    The database walks the metric's values in order and tests each run (`walk`,
+    SQL on the alias _ROOT), so it stops once the page is full; runs with equal
+    values are put newest first, then by id, here: those fetched plus every run
+    of `qs` tied with the page's last value. Runs of `qs` without a value follow,
+    newest first (nulls last either way, as order_by sorts).
     """
-    in_list = Exists(qs.filter(pk=OuterRef("run_id")))
-    valued = LatestMetric.objects.filter(name=name, value__isnull=False).filter(in_list)
-    rows: list[tuple] = list(
-        valued.order_by("-value" if desc else "value").values_list("run_id", "value")[
-            : offset + limit + 1
-        ]
+    m, r = _qn("rl_metric"), _qn(_ROOT)
+    rows: list[tuple] = _select(
+        f"SELECT {m}.{_qn('run_id')}, {m}.{_qn('value')} "  # noqa: S608 - names, parameters apart
+        f"FROM {_table(LatestMetric)} {m} WHERE {m}.{_qn('name')} = %s "
+        f"AND {m}.{_qn('value')} IS NOT NULL AND EXISTS (SELECT 1 FROM {_table(Run)} {r} "
+        f"WHERE {r}.{_qn('id')} = {m}.{_qn('run_id')} AND {walk[0]}) "
+        f"ORDER BY {m}.{_qn('value')} {'DESC' if desc else 'ASC'} LIMIT %s",
+        [name, *walk[1], offset + limit + 1],
     )
     exhausted = len(rows) <= offset + limit
     seen = Counter(value for _, value in rows)
@@ -701,28 +828,31 @@ def run_list_page(
     Without a condition: the count (a covering index walk) and the page's ids in
     sort order. With one: the matching trees' roots from the conditions' indexes
     (counted up to COUNT_CAP); a few are sorted by id, many are met in sort order
-    (testing each root until the page is full).
+    (testing each root until the page is full). The condition is compiled once.
     """
     scope = Run.objects.filter(workspace=workspace)
     if experiment is not None:
         scope = scope.filter(experiment=experiment)
     roots = scope.filter(parent__isnull=True)
     number, per_page = params.page, params.per_page
-    if not params.filtering:
+    condition = RunCondition.of(match_q(params)) if params.filtering else None
+    if condition is None:
         count, exact = roots.count(), True
         number = min(number, _last_page(count, per_page))
-        ids = _sorted_ids(roots, params.sort, number, per_page, many=count > FEW_MATCHES)
+        walk = _roots_sql(workspace, experiment, None) if count > FEW_MATCHES else None
+        ids = _sorted_ids(roots, params.sort, number, per_page, walk=walk)
     else:
-        found, count, exact = _matching_roots(scope, params, number)
+        found, count, exact = _matching_roots(workspace, experiment, params, condition, number)
         if exact:
             number = min(number, _last_page(count, per_page))
         if found is not None:
             few = Run.objects.filter(pk__in=found)
-            ids = _sorted_ids(few, params.sort, number, per_page, many=False)
+            ids = _sorted_ids(few, params.sort, number, per_page)
         else:
-            matching = roots.filter(root_match_q(params))
-            ids = _sorted_ids(matching, params.sort, number, per_page, many=True)
-    rows = _tree_rows(workspace=workspace, params=params, root_ids=ids)
+            matching = roots.filter(condition.run_filter(tree=True))
+            walk = _roots_sql(workspace, experiment, condition)
+            ids = _sorted_ids(matching, params.sort, number, per_page, walk=walk)
+    rows = _tree_rows(params=params, root_ids=ids, condition=condition)
     return RunPage(rows=rows, number=number, per_page=per_page, count=count, count_exact=exact)
 
 
@@ -822,7 +952,9 @@ def _datetime(value: Any, tz) -> datetime | None:
     return value
 
 
-def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[str]) -> list[RunRow]:
+def _tree_rows(
+    *, params: RunListParams, root_ids: list[str], condition: RunCondition | None
+) -> list[RunRow]:
     """The page's roots in order, each followed by its revealed (matching) descendants.
 
     Without a condition: the roots. With one, a root without descendants is listed
@@ -835,18 +967,13 @@ def _tree_rows(*, workspace: Workspace, params: RunListParams, root_ids: list[st
     groups = _child_groups(root_ids)
     shown, matching = set(root_ids), None
     with_kids = [pk for pk in root_ids if pk in groups]
-    if params.filtering and with_kids:
-        matching = set()
-        # The condition as a CASE: tested on the trees' runs (found by root), never
-        # used by SQLite to pick an index of its own (a status index, say).
-        # In the list's order, which the rows then keep.
-        hit = Case(When(match_q(params), then=Value(True)), default=Value(False))
-        found = order_by(
-            Run.objects.filter(root_id__in=with_kids)
-            .alias(hit=ExpressionWrapper(hit, output_field=BooleanField()))
-            .filter(hit=True),
-            params.sort,
-        ).values_list("pk", "root_id")
+    if condition is not None and with_kids:
+        # The condition tested on the trees' runs (found by root), in the list's
+        # order, which the rows then keep.
+        in_trees = Run.objects.filter(root_id__in=with_kids).filter(
+            condition.run_filter(tested_only=True)
+        )
+        found = order_by(in_trees, params.sort).values_list("pk", "root_id")
         rank: dict[str, int] = {}
         for pk, root_id in found:
             rank[pk] = len(rank)
