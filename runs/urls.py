@@ -31,7 +31,7 @@ urlpatterns = [
         run_list.run_list,
         name="experiment-runs",
     ),
-    # Before run-detail: `bulk` and `live` are not run ids (those are <exp>_<secs>_<hex>).
+    # Before run-detail: `bulk`, `live` and `count` are not run ids (those are <exp>_<secs>_<hex>).
     path("w/<str:workspace>/runs/bulk/", run_bulk.run_bulk, name="run-bulk"),
     path("w/<str:workspace>/runs/export.csv", run_export.run_list_csv, name="run-list-csv"),
     path(
@@ -40,6 +40,12 @@ urlpatterns = [
         name="experiment-runs-csv",
     ),
     path("w/<str:workspace>/runs/live/", run_list.run_list_live, name="run-list-live"),
+    path("w/<str:workspace>/runs/count/", run_list.run_list_count, name="run-list-count"),
+    path(
+        "w/<str:workspace>/experiments/<str:experiment>/count/",
+        run_list.run_list_count,
+        name="experiment-runs-count",
+    ),
     path(
         "w/<str:workspace>/runs/<str:run_id>/children/",
         run_list.run_children,

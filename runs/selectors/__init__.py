@@ -39,6 +39,7 @@ from runs.selectors.run_list import (
     run_children_rows,
     run_list,
     run_list_column_choices,
+    run_list_count,
     run_list_live,
     run_list_page,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "run_children_rows",
     "run_list",
     "run_list_column_choices",
+    "run_list_count",
     "run_list_live",
     "run_list_page",
     "run_search",

@@ -16,9 +16,11 @@ children summary, the column chooser names.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -68,13 +70,15 @@ STATE_PARAMS = (
 LIST_PARAMS = (*STATE_PARAMS, "charts", "page")
 PER_PAGE = 50
 MAX_PER_PAGE = 200
-# Matching trees are counted exactly up to this many (further when a page past it is
-# asked for); beyond, the list says "5,000+": an exact count would read every match.
-COUNT_CAP = 5_000
-# Up to this many matching trees, the page is sorted from their ids; more are met in
-# sort order instead (each root tested until the page is full, cheap when they are
-# many: 5% of the roots or more at 100,000 runs).
-FEW_MATCHES = 5_000
+# Trees (matching ones, or all roots) are counted up to this many with the page
+# (further when a page past it is asked for); beyond, the page says "1,000+" and
+# fetches the exact total in a second request (run_list_count), which reads every
+# match: the table never waits for it.
+COUNT_CAP = 1_000
+# Up to this many matching trees (at most COUNT_CAP), the page is sorted from their
+# ids; more are met in sort order instead (each root tested until the page is full,
+# cheap when they are many: 1% of the roots or more at 100,000 runs).
+FEW_MATCHES = 1_000
 MAX_CHILDREN_SHOWN = 200
 CHOOSER_RECENT_RUNS = 500
 CHOOSER_CAP = 200
@@ -485,9 +489,15 @@ class RunCondition:
         sql, params = inner.query.sql_with_params()
         return cls(f"EXISTS ({sql})", tuple(params))
 
-    def on(self, alias: str) -> tuple[str, list]:
-        """The condition on the run of table alias `alias`."""
-        return self.sql.replace(_qn(_TESTED), _qn(alias)), list(self.params)
+    def on(self, alias: str, *, tested_only: bool = False) -> tuple[str, list]:
+        """The condition on the run of table alias `alias`. `tested_only`: as a CASE,
+        tested on the runs the other conditions find, never used by SQLite to pick an
+        index of its own (a status index, say, that steps through every Failed run
+        where a tree's few runs were asked for)."""
+        sql = self.sql.replace(_qn(_TESTED), _qn(alias))
+        if tested_only:
+            sql = f"CASE WHEN {sql} THEN 1 ELSE 0 END = 1"
+        return sql, list(self.params)
 
     def on_tree(self, alias: str) -> tuple[str, list]:
         """The run of `alias` (a root) or one of its descendants matches."""
@@ -501,15 +511,10 @@ class RunCondition:
         )
         return sql, [*own_params, *below_params]
 
-    def run_filter(self, *, tree: bool = False, tested_only: bool = False) -> RawSQL:
+    def run_filter(self, *, tree: bool = False) -> RawSQL:
         """on() (or on_tree()) as a filter of a top-level queryset of Run; not of one
-        used as a subquery, where Django renames the runs table. `tested_only`: as a
-        CASE, tested on the runs the other filters find, never used by SQLite to pick
-        an index of its own (a status index, say, that steps through every Failed run
-        where a tree's few runs were asked for)."""
+        used as a subquery, where Django renames the runs table."""
         sql, params = (self.on_tree if tree else self.on)(Run._meta.db_table)
-        if tested_only:
-            sql = f"CASE WHEN {sql} THEN 1 ELSE 0 END = 1"
         return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - compiled
 
 
@@ -547,6 +552,30 @@ def order_by(qs: QuerySet[Run], sort: str) -> QuerySet[Run]:
         F("sort_value").desc(nulls_last=True) if desc else F("sort_value").asc(nulls_last=True)
     )
     return qs.order_by(primary, *TIEBREAK)
+
+
+_WHERE_MARK = "__rl_where__"
+
+
+@lru_cache(maxsize=256)
+def _ordered_sql(vendor: str, sort: str, fields: tuple[str, ...]) -> tuple[str, tuple, tuple]:
+    """order_by(runs, sort).values_list(*fields) compiled once per sort, its WHERE left
+    to fill in (_ordered): (SQL, parameters before the WHERE, parameters after it).
+    Building the query through the ORM took ten times as long as running it."""
+    mark = RawSQL(_WHERE_MARK, (), output_field=BooleanField())  # noqa: S611 - a name
+    sql, params = (
+        order_by(Run.objects.filter(mark), sort).values_list(*fields).query.sql_with_params()
+    )
+    before = len(re.findall("%s", sql[: sql.index(_WHERE_MARK)].replace("%%", "")))
+    return sql, tuple(params[:before]), tuple(params[before:])
+
+
+def _ordered(sort: str, fields: tuple[str, ...], where: str, params: list) -> list[tuple]:
+    """`fields` of the runs where `where` (SQL on the runs table, unaliased), in the
+    list's order (as order_by)."""
+    vendor = connections[Run.objects.db].vendor
+    sql, before, after = _ordered_sql(vendor, sort, fields)
+    return _select(sql.replace(_WHERE_MARK, f"({where})"), [*before, *params, *after])
 
 
 # --- the list ------------------------------------------------------------------------
@@ -593,7 +622,7 @@ class TagValue(NamedTuple):
 
 @dataclass
 class RunRow:
-    run: Run
+    run: Run | ListedRun
     depth: int = 0
     matches: bool = True
     ancestors: tuple[str, ...] = ()
@@ -706,22 +735,56 @@ def _roots_sql(
     return sql, params
 
 
-def _matching_roots(
+def _count_roots(
+    workspace: Workspace, experiment: Experiment | None, reach: int
+) -> tuple[int, bool]:
+    """(how many top-level runs, exact?): counted up to COUNT_CAP or `reach`, the
+    runs up to the end of the page asked for, whichever is further."""
+    limit = max(COUNT_CAP, reach) + 1
+    where, args = _roots_sql(workspace, experiment, None)
+    ((count,),) = _select(
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {_table(Run)} {_qn(_ROOT)} "  # noqa: S608
+        f"WHERE {where} LIMIT %s) AS counted",
+        [*args, limit],
+    )
+    return (limit - 1, False) if count >= limit else (count, True)
+
+
+def run_list_count(
+    *, workspace: Workspace, params: RunListParams, experiment: Experiment | None = None
+) -> int:
+    """The exact number of trees the list shows for `params` (all its pages): what a
+    page counted only up to COUNT_CAP. Reads every match: up to all the runs."""
+    if not params.filtering:
+        return _roots(workspace, experiment).count()
+    condition = RunCondition.of(match_q(params))
+    tables, where, args = _matching_sql(workspace, experiment, params, condition)
+    ((count,),) = _select(
+        f"SELECT COUNT(DISTINCT {_qn(_ROOT)}.{_qn('root_id')}) FROM {tables} "  # noqa: S608
+        f"WHERE {where}",
+        args,
+    )
+    return count
+
+
+def _roots(workspace: Workspace, experiment: Experiment | None) -> QuerySet[Run]:
+    """The list's top-level runs."""
+    scope = Run.objects.filter(workspace=workspace, parent__isnull=True)
+    return scope if experiment is None else scope.filter(experiment=experiment)
+
+
+def _matching_sql(
     workspace: Workspace,
     experiment: Experiment | None,
     params: RunListParams,
     condition: RunCondition,
-    number: int,
-) -> tuple[list[str] | None, int, bool]:
-    """(the matching trees' root ids when at most FEW_MATCHES, else None; how many; exact?)
+) -> tuple[str, str, list]:
+    """(tables, where, parameters) selecting the runs that match, on the alias _ROOT.
 
-    One query, driven by the conditions' indexes: the distinct roots of the
-    matching runs, counted up to COUNT_CAP (or to the page asked for, if further),
-    and their ids when there are at most FEW_MATCHES. A tag, property or metric
-    condition leads: alone, a join (SQLite walks its index and looks each run up);
-    beside others, `id IN (...)` (for a join SQLite would rather scan the runs).
+    A tag, property or metric condition leads: alone, a join (SQLite walks its
+    index and looks each run up); beside others, `id IN (...)` (for a join SQLite
+    would rather scan the runs).
     """
-    limit = max(COUNT_CAP, number * params.per_page) + 1
     lead, rest = _lead_and_rest(params)
     r, v = _qn(_ROOT), _qn("rl_lead")
     where, args = f"{r}.{_qn('workspace_id')} = %s", [workspace.pk]
@@ -745,6 +808,25 @@ def _matching_roots(
         rest_sql, rest_args = (condition if lead is None else RunCondition.of(rest)).on(_ROOT)
         where += f" AND {rest_sql}"
         args += rest_args
+    return tables, where, args
+
+
+def _matching_roots(
+    workspace: Workspace,
+    experiment: Experiment | None,
+    params: RunListParams,
+    condition: RunCondition,
+    number: int,
+) -> tuple[list[str] | None, int, bool]:
+    """(the matching trees' root ids when at most FEW_MATCHES, else None; how many; exact?)
+
+    One query, driven by the conditions' indexes (_matching_sql): the distinct
+    roots of the matching runs, counted up to COUNT_CAP (or to the page asked
+    for, if further), and their ids when there are at most FEW_MATCHES.
+    """
+    limit = max(COUNT_CAP, number * params.per_page) + 1
+    tables, where, args = _matching_sql(workspace, experiment, params, condition)
+    r = _qn(_ROOT)
     # The roots once (a CTE used twice is materialised) and counted; their ids
     # only when they are few: (root id, count) rows, or one (NULL, count) row.
     rows = _select(
@@ -825,21 +907,20 @@ def run_list_page(
 ) -> RunPage:
     """The page `params.page` of the list (the last page when it is past the end).
 
-    Without a condition: the count (a covering index walk) and the page's ids in
+    Without a condition: the roots counted (up to COUNT_CAP) and the page's ids in
     sort order. With one: the matching trees' roots from the conditions' indexes
     (counted up to COUNT_CAP); a few are sorted by id, many are met in sort order
     (testing each root until the page is full). The condition is compiled once.
     """
-    scope = Run.objects.filter(workspace=workspace)
-    if experiment is not None:
-        scope = scope.filter(experiment=experiment)
-    roots = scope.filter(parent__isnull=True)
+    roots = _roots(workspace, experiment)
     number, per_page = params.page, params.per_page
     condition = RunCondition.of(match_q(params)) if params.filtering else None
     if condition is None:
-        count, exact = roots.count(), True
-        number = min(number, _last_page(count, per_page))
-        walk = _roots_sql(workspace, experiment, None) if count > FEW_MATCHES else None
+        count, exact = _count_roots(workspace, experiment, number * per_page)
+        if exact:
+            number = min(number, _last_page(count, per_page))
+        many = count > FEW_MATCHES or not exact
+        walk = _roots_sql(workspace, experiment, None) if many else None
         ids = _sorted_ids(roots, params.sort, number, per_page, walk=walk)
     else:
         found, count, exact = _matching_roots(workspace, experiment, params, condition, number)
@@ -897,16 +978,29 @@ def _runs_for_rows(qs: QuerySet[Run], columns: list[Column] = ()) -> QuerySet[Ru
     )
 
 
-# ROW_FIELDS in the model's order, as Run.from_db takes them.
-_ROW_ATTNAMES = tuple(f.attname for f in Run._meta.concrete_fields if f.attname in ROW_FIELDS)
-_ROW_DATETIMES = tuple(i for i, name in enumerate(_ROW_ATTNAMES) if name in DATETIME_FIELDS)
+_ROW_DATETIMES = tuple(i for i, name in enumerate(ROW_FIELDS) if name in DATETIME_FIELDS)
 
 
-def _rows_by_id(ids: list[str], columns: list[Column]) -> list[Run]:
+class ListedRun:
+    """A run as its list row draws it: ROW_FIELDS and the annotations of _runs_for_rows,
+    as attributes (and `pk`, `duration` as on Run). Not a model instance: building
+    those took longer than reading the rows."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__ = values
+
+    @property
+    def pk(self) -> str:
+        return self.id
+
+    duration = Run.duration
+
+
+def _rows_by_id(ids: list[str], columns: list[Column]) -> list[ListedRun]:
     """The runs `ids` as _runs_for_rows has them (in no order), from one plain query:
     through the ORM, building the query and the runs took ~3 ms of a page's rows."""
     connection = connections[Run.objects.db]
-    select = [f"r.{_qn(name)}" for name in _ROW_ATTNAMES]
+    select = [f"r.{_qn(name)}" for name in ROW_FIELDS]
     select += [f"e.{_qn('name')}", f"u.{_qn('username')}", f"SUBSTR(r.{_qn('description')}, 1, %s)"]
     params: list = [DESCRIPTION_HEAD]
     names = ["experiment_name", "submitter_name", "description_head"]
@@ -931,15 +1025,13 @@ def _rows_by_id(ids: list[str], columns: list[Column]) -> list[Run]:
         f"WHERE r.{_qn('id')} IN ({_marks(ids)})"
     )
     tz = connection.timezone if settings.USE_TZ else None
-    n = len(_ROW_ATTNAMES)
+    names = [*ROW_FIELDS, *names]
     runs = []
     for values in _select(sql, [*params, *ids]):
-        fields = list(values[:n])
+        fields = list(values)
         for i in _ROW_DATETIMES:
             fields[i] = _datetime(fields[i], tz)
-        run = Run.from_db(connection.alias, _ROW_ATTNAMES, fields)
-        run.__dict__.update(zip(names, values[n:], strict=True))
-        runs.append(run)
+        runs.append(ListedRun(dict(zip(names, fields, strict=True))))
     return runs
 
 
@@ -970,10 +1062,13 @@ def _tree_rows(
     if condition is not None and with_kids:
         # The condition tested on the trees' runs (found by root), in the list's
         # order, which the rows then keep.
-        in_trees = Run.objects.filter(root_id__in=with_kids).filter(
-            condition.run_filter(tested_only=True)
+        tested, tested_params = condition.on(Run._meta.db_table, tested_only=True)
+        found = _ordered(
+            params.sort,
+            ("pk", "root_id"),
+            f"{_table(Run)}.{_qn('root_id')} IN ({_marks(with_kids)}) AND {tested}",
+            [*with_kids, *tested_params],
         )
-        found = order_by(in_trees, params.sort).values_list("pk", "root_id")
         rank: dict[str, int] = {}
         for pk, root_id in found:
             rank[pk] = len(rank)

@@ -32,6 +32,7 @@ from runs.selectors.run_list import (
     LIST_PARAMS,
     MAX_PER_PAGE,
     RunListParams,
+    RunPage,
     RunRow,
     TagValue,
     column_for,
@@ -303,6 +304,7 @@ def table_context(
             live_qs=params.querystring(charts=None),
             column_choices=_column_choices(params, metric_names, property_keys),
             canonical=list_path + params.querystring(page=page.number).rstrip("?"),
+            count_url=list_path + "count/" + params.querystring(charts=None).rstrip("?"),
             export_url=list_path + "export.csv" + params.querystring(charts=None).rstrip("?"),
         )
         return ctx, 200
@@ -402,6 +404,26 @@ def run_list(request: StudioRequest, workspace: str, experiment: str | None = No
     # Forms send every field (empty ones too): push the clean, shareable URL instead.
     push_url(response, ctx["canonical"])
     return response
+
+
+@login_required
+@require_GET
+def run_list_count(
+    request: StudioRequest, workspace: str, experiment: str | None = None
+) -> HttpResponse:
+    """The exact number of trees of a list state, for a page that counted only up to
+    COUNT_CAP ("1,000+"): its count, and its pagination's totals out of band."""
+    ws = selectors.workspace_for_member(request.user, workspace)
+    exp = get_object_or_404(Experiment, workspace=ws, name=experiment) if experiment else None
+    form = RunListForm(request.GET)
+    if not form.is_valid():
+        message = "; ".join(form.error_messages())
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    params = form.params()
+    count = selectors.run_list_count(workspace=ws, params=params, experiment=exp)
+    page = RunPage(rows=[], number=1, per_page=params.per_page, count=count)
+    ctx = {"page": page, "params": params, "oob": True}
+    return render(request, TEMPLATE + "#run-count", ctx)
 
 
 def _list_path(ws: Workspace, experiment: Experiment | None) -> str:

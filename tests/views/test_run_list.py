@@ -55,10 +55,12 @@ def _urls(workspace, run_id: str) -> list[str]:
         reverse("runs:experiment-runs", args=[slug, "mnist"]),
         reverse("runs:run-children", args=[slug, run_id]),
         reverse("runs:run-list-live", args=[slug]) + f"?live={run_id}",
+        reverse("runs:run-list-count", args=[slug]),
+        reverse("runs:experiment-runs-count", args=[slug, "mnist"]),
     ]
 
 
-@pytest.mark.parametrize("which", range(4))
+@pytest.mark.parametrize("which", range(6))
 @pytest.mark.parametrize("htmx", [False, True])
 def test_outsider_gets_404_on_every_page_and_partial(outsider_client, workspace, exp, which, htmx):
     run = RunFactory(experiment=exp)
@@ -66,7 +68,7 @@ def test_outsider_gets_404_on_every_page_and_partial(outsider_client, workspace,
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("which", range(4))
+@pytest.mark.parametrize("which", range(6))
 def test_anonymous_users_are_sent_to_sign_in(client, workspace, exp, which):
     run = RunFactory(experiment=exp)
     response = client.get(_urls(workspace, run.id)[which])
