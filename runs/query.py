@@ -95,6 +95,7 @@ __all__ = [
     "Or",
     "QueryError",
     "apply",
+    "depends_on_time",
     "describe",
     "parse",
     "to_q",
@@ -865,6 +866,15 @@ _LOOKUPS: dict[str, Callable[..., Lookup]] = {
 def apply(queryset: QuerySet, node: Node) -> QuerySet:
     """`queryset` (of Run) narrowed to the runs that match `node`."""
     return queryset.filter(to_q(node))
+
+
+def depends_on_time(node: Node) -> bool:
+    """Whether to_q(node) changes with the time (`duration` compares with now)."""
+    if isinstance(node, And | Or):
+        return any(depends_on_time(item) for item in node.items)
+    if isinstance(node, Not):
+        return depends_on_time(node.item)
+    return node.field.kind == "field" and node.field.name == "duration"
 
 
 def to_q(node: Node, *, now: datetime | None = None) -> Q:

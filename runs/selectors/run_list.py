@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -131,6 +133,8 @@ SORT_FIELDS = {
 }
 NULLABLE_SORTS = {"submitter", "started", "ended", "duration"}
 DEFAULT_SORT = "-created"
+# The statuses in lifecycle order (Status.values builds a new list at each use).
+LIFECYCLE = tuple(Status.values)
 # Sorts before every run's created time (a stand-in where it does not matter).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The ordering every list ends with, so pages never shuffle.
@@ -518,6 +522,53 @@ class RunCondition:
         return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - compiled
 
 
+# Compiled list conditions, by what they say (_condition_key); the oldest go first.
+CONDITION_CACHE_SIZE = 256
+_conditions: dict[tuple, RunCondition] = {}
+_conditions_lock = threading.Lock()
+
+
+def _condition_key(params: RunListParams) -> tuple | None:
+    """What match_q(params) depends on, or None when it also depends on the time
+    (a filter on `duration` compares with now)."""
+    from runs import query
+
+    node = params.filter_node
+    if node is not None and query.depends_on_time(node):
+        return None
+    return (
+        connections[Run.objects.db].vendor,
+        params.q,
+        node,
+        params.statuses,
+        params.experiments,
+        params.targets,
+        params.submitters,
+        params.tags,
+        params.created_after,
+        params.created_before,
+    )
+
+
+def list_condition(params: RunListParams) -> RunCondition:
+    """RunCondition.of(match_q(params)), compiled once for the last CONDITION_CACHE_SIZE
+    conditions: paging, sorting and counting a list repeat its condition, and its
+    compilation took as long as the page's queries. Only SQL text and values are
+    kept (names, never ids or rows), so a condition means the same in any workspace."""
+    key = _condition_key(params)
+    if key is None:
+        return RunCondition.of(match_q(params))
+    with _conditions_lock:
+        condition = _conditions.get(key)
+    if condition is None:
+        condition = RunCondition.of(match_q(params))
+        with _conditions_lock:
+            if len(_conditions) >= CONDITION_CACHE_SIZE:
+                _conditions.pop(next(iter(_conditions)))
+            _conditions[key] = condition
+    return condition
+
+
 # --- ordering ------------------------------------------------------------------------
 
 
@@ -570,12 +621,24 @@ def _ordered_sql(vendor: str, sort: str, fields: tuple[str, ...]) -> tuple[str, 
     return sql, tuple(params[:before]), tuple(params[before:])
 
 
-def _ordered(sort: str, fields: tuple[str, ...], where: str, params: list) -> list[tuple]:
+def _ordered(
+    sort: str,
+    fields: tuple[str, ...],
+    where: str,
+    params: list,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[tuple]:
     """`fields` of the runs where `where` (SQL on the runs table, unaliased), in the
-    list's order (as order_by)."""
+    list's order (as order_by), from `offset` on, at most `limit` of them."""
     vendor = connections[Run.objects.db].vendor
     sql, before, after = _ordered_sql(vendor, sort, fields)
-    return _select(sql.replace(_WHERE_MARK, f"({where})"), [*before, *params, *after])
+    sql, args = sql.replace(_WHERE_MARK, f"({where})"), [*before, *params, *after]
+    if limit is not None:
+        sql += " LIMIT %s OFFSET %s"
+        args += [limit, offset]
+    return _select(sql, args)
 
 
 # --- the list ------------------------------------------------------------------------
@@ -602,7 +665,7 @@ class ChildSummary:
     @property
     def status_counts(self) -> list[tuple[str, int]]:
         """(status, count) in lifecycle order, non-zero only."""
-        return [(s, self.by_status[s]) for s in Status.values if self.by_status.get(s)]
+        return [(s, self.by_status[s]) for s in LIFECYCLE if self.by_status.get(s)]
 
     def __str__(self) -> str:
         word = "child" if self.total == 1 else "children"
@@ -718,18 +781,21 @@ def _last_page(count: int, per_page: int) -> int:
 
 
 def _roots_sql(
-    workspace: Workspace, experiment: Experiment | None, condition: RunCondition | None
+    workspace: Workspace,
+    experiment: Experiment | None,
+    condition: RunCondition | None,
+    alias: str = _ROOT,
 ) -> tuple[str, list]:
-    """The listed top-level runs as SQL on the alias _ROOT: the scope, and with a
-    condition, the trees where some run matches."""
-    r = _qn(_ROOT)
+    """The listed top-level runs as SQL on `alias`: the scope, and with a condition,
+    the trees where some run matches."""
+    r = _qn(alias)
     sql, params = f"{r}.{_qn('workspace_id')} = %s", [workspace.pk]
     if experiment is not None:
         sql += f" AND {r}.{_qn('experiment_id')} = %s"
         params.append(experiment.pk)
     sql += f" AND {r}.{_qn('parent_id')} IS NULL"
     if condition is not None:
-        tree, tree_params = condition.on_tree(_ROOT)
+        tree, tree_params = condition.on_tree(alias)
         sql += f" AND {tree}"
         params += tree_params
     return sql, params
@@ -757,7 +823,7 @@ def run_list_count(
     page counted only up to COUNT_CAP. Reads every match: up to all the runs."""
     if not params.filtering:
         return _roots(workspace, experiment).count()
-    condition = RunCondition.of(match_q(params))
+    condition = list_condition(params)
     tables, where, args = _matching_sql(workspace, experiment, params, condition)
     ((count,),) = _select(
         f"SELECT COUNT(DISTINCT {_qn(_ROOT)}.{_qn('root_id')}) FROM {tables} "  # noqa: S608
@@ -844,21 +910,24 @@ def _matching_roots(
 
 
 def _sorted_ids(
-    qs: QuerySet[Run],
+    runs: Callable[[], QuerySet[Run]] | None,
+    where: tuple[str, list],
     sort: str,
     number: int,
     per_page: int,
     *,
     walk: tuple[str, list] | None = None,
 ) -> list[str]:
-    """The ids of page `number` of `qs` in the list's order. `walk`: the runs of `qs` as
-    SQL on the alias _ROOT (_roots_sql), given when there are too many to sort them
-    all for a metric (more than FEW_MATCHES): then the metric's index is walked."""
+    """The ids of page `number` of the runs `where` (SQL on the runs table) in the
+    list's order. `walk`: the same runs as SQL on the alias _ROOT (_roots_sql), given
+    when there are too many to sort them all for a metric (more than FEW_MATCHES):
+    then the metric's index is walked (and `runs()`, their queryset, sorts the ties)."""
     offset = (number - 1) * per_page
     prefix, _, name = sort.lstrip("-").partition(".")
     if walk is not None and prefix == "metrics" and name:
-        return _metric_sorted_ids(qs, walk, name, sort.startswith("-"), offset, per_page)
-    return list(order_by(qs, sort).values_list("pk", flat=True)[offset : offset + per_page])
+        return _metric_sorted_ids(runs(), walk, name, sort.startswith("-"), offset, per_page)
+    rows = _ordered(sort, ("pk",), where[0], where[1], offset=offset, limit=per_page)
+    return [pk for (pk,) in rows]
 
 
 def _metric_sorted_ids(
@@ -912,27 +981,39 @@ def run_list_page(
     (counted up to COUNT_CAP); a few are sorted by id, many are met in sort order
     (testing each root until the page is full). The condition is compiled once.
     """
-    roots = _roots(workspace, experiment)
-    number, per_page = params.page, params.per_page
-    condition = RunCondition.of(match_q(params)) if params.filtering else None
+    number, per_page, sort = params.page, params.per_page, params.sort
+    table = Run._meta.db_table
+    condition = list_condition(params) if params.filtering else None
     if condition is None:
         count, exact = _count_roots(workspace, experiment, number * per_page)
         if exact:
             number = min(number, _last_page(count, per_page))
         many = count > FEW_MATCHES or not exact
         walk = _roots_sql(workspace, experiment, None) if many else None
-        ids = _sorted_ids(roots, params.sort, number, per_page, walk=walk)
+        ids = _sorted_ids(
+            lambda: _roots(workspace, experiment),
+            _roots_sql(workspace, experiment, None, table),
+            sort,
+            number,
+            per_page,
+            walk=walk,
+        )
     else:
         found, count, exact = _matching_roots(workspace, experiment, params, condition, number)
         if exact:
             number = min(number, _last_page(count, per_page))
         if found is not None:
-            few = Run.objects.filter(pk__in=found)
-            ids = _sorted_ids(few, params.sort, number, per_page)
+            few = (f"{_table(Run)}.{_qn('id')} IN ({_marks(found)})", found) if found else None
+            ids = _sorted_ids(None, few, sort, number, per_page) if few else []
         else:
-            matching = roots.filter(condition.run_filter(tree=True))
-            walk = _roots_sql(workspace, experiment, condition)
-            ids = _sorted_ids(matching, params.sort, number, per_page, walk=walk)
+            ids = _sorted_ids(
+                lambda: _roots(workspace, experiment).filter(condition.run_filter(tree=True)),
+                _roots_sql(workspace, experiment, condition, table),
+                sort,
+                number,
+                per_page,
+                walk=_roots_sql(workspace, experiment, condition),
+            )
     rows = _tree_rows(params=params, root_ids=ids, condition=condition)
     return RunPage(rows=rows, number=number, per_page=per_page, count=count, count_exact=exact)
 
@@ -1138,18 +1219,19 @@ def _decorate(rows: list[RunRow], params: RunListParams, *, groups: dict) -> Non
 def _cells(rows: list[RunRow], columns: list[Column]) -> None:
     """Each row's values and (column, text) cells, from the run's `column_value_<i>`
     annotations (metrics, properties) and its tags."""
+    annotated = [(f"column_value_{i}", c) for i, c in enumerate(columns) if c.kind != "tag"]
+    annotated = [(name, c) for name, c in annotated if c.kind in ("metric", "property")]
+    tagged = [c for c in columns if c.kind == "tag"]
     for row in rows:
         values = {}
-        for i, col in enumerate(columns):
-            if col.kind in ("metric", "property"):
-                values[col.key] = getattr(row.run, f"column_value_{i}", None)
-            elif col.kind == "tag":
-                values[col.key] = next(
-                    (t.value or "" for t in row.tags if t.key == col.name),
-                    None,
-                )
+        for name, col in annotated:
+            values[col.key] = getattr(row.run, name, None)
+        for col in tagged:
+            values[col.key] = next((t.value or "" for t in row.tags if t.key == col.name), None)
         row.values = values
-        row.cells = [(c, format_value(c, values.get(c.key))) for c in columns]
+        row.cells = [
+            (c, format_value(c, values[c.key]) if c.key in values else "") for c in columns
+        ]
 
 
 def _child_groups(root_ids: list[str]) -> dict[str, dict[str, int]]:

@@ -22,6 +22,7 @@ from runs.models import LatestMetric, Run, run_search_text
 from runs.status import Status
 from tests.factories import (
     ExperimentFactory,
+    MembershipFactory,
     PropertyFactory,
     RunFactory,
     TagFactory,
@@ -448,3 +449,76 @@ def test_a_filter_on_children_looks_in_each_tree_not_at_every_run_of_a_status():
     plan = Run.objects.filter(query.to_q(query.parse("children.status = 'Failed'"))).explain()
     assert "run_root_parent" in plan
     assert "run_status" not in plan
+
+
+# --- compiled conditions -----------------------------------------------------------------
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """Counts the conditions compiled; starts from an empty cache of two."""
+    monkeypatch.setattr(run_list_selectors, "_conditions", {})
+    monkeypatch.setattr(run_list_selectors, "CONDITION_CACHE_SIZE", 2)
+    calls = []
+    of = run_list_selectors.RunCondition.of.__func__
+
+    def counting(cls, cond):
+        calls.append(cond)
+        return of(cls, cond)
+
+    monkeypatch.setattr(run_list_selectors.RunCondition, "of", classmethod(counting))
+    return calls
+
+
+def test_a_condition_is_compiled_once_for_its_pages_sorts_and_count(
+    reader_client, workspace, exp, compiled
+):
+    for _ in range(3):
+        TagFactory(run=RunFactory(experiment=exp), key="quality", value="great")
+    for extra in ({}, {"page": 2, "per_page": 1}, {"sort": "-metrics.acc"}):
+        response = reader_client.get(list_url(workspace, tag="quality:great", **extra), headers=HX)
+        assert response.status_code == 200
+    reader_client.get(count_url(workspace, tag="quality:great"), headers=HX)
+    # The same words in the filter language are the same condition only once parsed alike.
+    reader_client.get(list_url(workspace, filter="tags.quality = 'great'"), headers=HX)
+    reader_client.get(list_url(workspace, filter="tags.quality='great'"), headers=HX)
+    assert len(compiled) == 2
+
+
+def test_the_same_condition_lists_each_workspace_its_own_runs(
+    reader_client, workspace, exp, compiled
+):
+    mine = RunFactory(experiment=exp)
+    TagFactory(run=mine, key="quality", value="great")
+    elsewhere = RunFactory(experiment=ExperimentFactory(name="mnist"))
+    TagFactory(run=elsewhere, key="quality", value="great")
+    other = UserFactory(username="other")
+    MembershipFactory(workspace=elsewhere.workspace, user=other)
+    reader_client.get(list_url(workspace, tag="quality:great"))
+    reader_client.force_login(other)
+    response = reader_client.get(list_url(elsewhere.workspace, tag="quality:great"))
+    assert shown(response) == [elsewhere.id]
+    assert len(compiled) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["duration > '1h'", "not duration < '5m'", "status = 'Running' or children.duration > '1m'"],
+)
+def test_a_condition_on_the_duration_is_compiled_every_time(
+    reader_client, workspace, exp, compiled, text
+):
+    RunFactory(experiment=exp)
+    for _ in range(2):
+        assert reader_client.get(list_url(workspace, filter=text), headers=HX).status_code == 200
+    assert len(compiled) == 2
+    assert run_list_selectors._conditions == {}
+
+
+def test_the_compiled_conditions_are_bounded(reader_client, workspace, exp, compiled):
+    RunFactory(experiment=exp)
+    for status in ("Failed", "Completed", "Running"):
+        reader_client.get(list_url(workspace, status=status), headers=HX)
+    assert len(run_list_selectors._conditions) == 2
+    reader_client.get(list_url(workspace, status="Failed"), headers=HX)  # the oldest, gone
+    assert len(compiled) == 4
