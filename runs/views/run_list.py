@@ -111,13 +111,12 @@ class RowRenderer:
 
     def _cells(self, row: RunRow, rid: str, *, oob: bool):
         run = row.run
+        # Live cells have ids (`id="c<index>-<run>"`), so that polling can swap them out of band.
+        swap = ' hx-swap-oob="true"' if oob else ""
         for index, (col, value) in enumerate(row.cells):
             if oob and not col.live:
                 continue
             key = col.key
-            # Live cells have ids, so that polling can swap them out of band.
-            ident = f'id="c{index}-{rid}"'
-            swap = ' hx-swap-oob="true"' if oob else ""
             if key == "id":
                 yield self._run_cell(row, rid)
             elif key == "experiment":
@@ -134,7 +133,10 @@ class RowRenderer:
             elif key == "status":
                 value = self.esc(run.status)
                 label = self.esc(STATUS_LABELS.get(run.status, run.status))
-                yield f'<td {ident}{swap}><span class="status status-{value}">{label}</span></td>'
+                yield (
+                    f'<td id="c{index}-{rid}"{swap}>'
+                    f'<span class="status status-{value}">{label}</span></td>'
+                )
             elif key == "submitter":
                 user = run.submitter_name
                 yield f"<td>{self.esc(user) if user else ''}</td>"
@@ -147,18 +149,20 @@ class RowRenderer:
                     f"{local.strftime('%Y-%m-%d %H:%M')}</td>"
                 )
             elif key == "started":
-                yield f'<td {ident} class="num"{swap}>{_when(run.started, self.tz)}</td>'
+                when = _when(run.started, self.tz)
+                yield f'<td id="c{index}-{rid}" class="num"{swap}>{when}</td>'
             elif key == "ended":
-                yield f'<td {ident} class="num"{swap}>{_when(run.ended, self.tz)}</td>'
+                when = _when(run.ended, self.tz)
+                yield f'<td id="c{index}-{rid}" class="num"{swap}>{when}</td>'
             elif key == "duration":
-                yield f'<td {ident} class="num"{swap}>{row.duration_text}</td>'
+                yield f'<td id="c{index}-{rid}" class="num"{swap}>{row.duration_text}</td>'
             elif key == "tags":
                 yield f'<td class="col-tags">{self._tags_html(row)}</td>'
             elif key == "description":
                 line = escape(row.description_line)
                 yield f'<td class="col-desc" title="{line}">{line}</td>'
             elif col.kind == "metric":
-                yield f'<td {ident} class="num"{swap}>{escape(value)}</td>'
+                yield f'<td id="c{index}-{rid}" class="num"{swap}>{escape(value)}</td>'
             else:
                 yield f'<td class="col-{col.kind}">{escape(value)}</td>'
 
@@ -290,7 +294,9 @@ def table_context(
             params=params,
             page=page,
             columns=params.columns,
-            headers=_headers(params),
+            headers=(headers := _headers(params)),
+            header_html=_header_html(headers, list_path),
+            rows_html=SafeString("".join(row.html for row in page.rows)),
             page_qs=params.querystring(page=page.number),
             prev_qs=params.querystring(page=page.number - 1),
             next_qs=params.querystring(page=page.number + 1),
@@ -313,7 +319,8 @@ def table_context(
         params=None,
         page=None,
         columns=[column_for(k) for k in DEFAULT_COLUMNS],
-        headers=[(column_for(k), None, "") for k in DEFAULT_COLUMNS],
+        headers=(headers := [(column_for(k), None, "") for k in DEFAULT_COLUMNS]),
+        header_html=_header_html(headers, list_path),
         page_qs="?" + query.urlencode(),
         chips=[],
         state_items=raw,
@@ -327,6 +334,23 @@ def table_context(
         export_url=list_path + "export.csv",
     )
     return ctx, 400
+
+
+def _header_html(headers: list[tuple], list_path: str) -> SafeString:
+    """The header cells (`<th>`s) of `headers`, built in Python as the rows are."""
+    cells = []
+    for col, qs, arrow in headers:
+        classes = f"col-{col.kind}" + (" num" if col.numeric else "")
+        sort = ""
+        if arrow:
+            sort = f' aria-sort="{"descending" if arrow == "↓" else "ascending"}"'
+        label = escape(col.label)
+        if qs:
+            href = escape(list_path + qs)
+            mark = f' <span class="arrow">{arrow}</span>' if arrow else ""
+            label = f'<a href="{href}" hx-get="{href}" title="Sort by {label}">{label}{mark}</a>'
+        cells.append(f'<th class="{escape(classes)}"{sort} scope="col">{label}</th>')
+    return SafeString("".join(cells))
 
 
 def _headers(params: RunListParams) -> list[tuple]:
