@@ -95,9 +95,7 @@ def _databases() -> dict:
 
 # WAL lets readers run beside one writer; IMMEDIATE takes the write lock at BEGIN,
 # so concurrent writers queue on the busy timeout instead of failing with
-# "database is locked" when a read transaction tries to upgrade. Reads go through
-# a memory map (up to 256 MB) rather than copies into the page cache: 1-1.5 ms of
-# a run list page at 100,000 runs (bench/README.md).
+# "database is locked" when a read transaction tries to upgrade.
 _SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "timeout": 30,
@@ -107,7 +105,6 @@ _SQLITE_OPTIONS = {
         "PRAGMA busy_timeout=30000;"
         "PRAGMA cache_size=-64000;"
         "PRAGMA temp_store=MEMORY;"
-        "PRAGMA mmap_size=268435456;"
     ),
 }
 
