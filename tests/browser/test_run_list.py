@@ -92,6 +92,25 @@ def test_sort_by_header(logged_in_page, world):
     assert _rows(page).all_inner_texts() == ["resnet baseline", "vit large", "lr sweep"]
 
 
+def test_a_capped_count_is_replaced_by_the_exact_total(logged_in_page, world, monkeypatch):
+    import importlib
+
+    selectors = importlib.import_module("runs.selectors.run_list")
+    monkeypatch.setattr(selectors, "COUNT_CAP", 1)
+    monkeypatch.setattr(selectors, "FEW_MATCHES", 1)
+    page = logged_in_page(world["user"])
+    page.goto(_list(world) + "?per_page=2")
+    count = page.locator("#run-count")
+    # "1+ runs" first, then the total from the count request, with the pagination's.
+    count.filter(has_text="3 runs").wait_for()
+    assert page.locator("#run-pages-total").inner_text() == "3"
+    assert page.locator("#run-pages-last").inner_text() == "2"
+    assert page.url.endswith("?per_page=2")  # the count request pushes no URL
+    page.fill("#id_q", "sweep")
+    page.wait_for_url(re.compile(r"q=sweep"))
+    count.filter(has_text="1 matching tree").wait_for()
+
+
 def test_expand_children_then_collapse(logged_in_page, world):
     page = logged_in_page(world["user"])
     page.goto(_list(world))
