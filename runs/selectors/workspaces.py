@@ -10,11 +10,9 @@ def membership_for(user, slug: str) -> Membership | None:
     """The user's membership of the workspace `slug`, or None."""
     if user is None or not user.is_authenticated:
         return None
-    return (
-        Membership.objects.select_related("workspace")
-        .filter(user=user, workspace__slug=slug)
-        .first()
-    )
+    # At most one row (one membership per user and workspace): no ORDER BY for first().
+    found = Membership.objects.select_related("workspace").filter(user=user, workspace__slug=slug)
+    return next(iter(found[:1]), None)
 
 
 def workspace_for_member(user, slug: str, role: str = Role.READER) -> Workspace:
