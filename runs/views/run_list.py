@@ -308,7 +308,8 @@ def table_context(
             # Children and live rows need the list's conditions and columns, not its charts.
             children_qs=params.querystring(charts=None),
             live_qs=params.querystring(charts=None),
-            column_choices=_column_choices(params, metric_names, property_keys),
+            column_choices=(choices := _column_choices(params, metric_names, property_keys)),
+            column_choices_html=_column_choices_html(choices),
             canonical=list_path + params.querystring(page=page.number).rstrip("?"),
             count_url=list_path + "count/" + params.querystring(charts=None).rstrip("?"),
             export_url=list_path + "export.csv" + params.querystring(charts=None).rstrip("?"),
@@ -351,6 +352,29 @@ def _header_html(headers: list[tuple], list_path: str) -> SafeString:
             label = f'<a href="{href}" hx-get="{href}" title="Sort by {label}">{label}{mark}</a>'
         cells.append(f'<th class="{escape(classes)}"{sort} scope="col">{label}</th>')
     return SafeString("".join(cells))
+
+
+COLUMN_GROUPS = {
+    "builtin": "Run",
+    "metric": "Metrics (latest value)",
+    "property": "Properties",
+    "tag": "Tags",
+}
+
+
+def _column_choices_html(choices: list[dict]) -> SafeString:
+    """The column chooser's checkboxes under a heading a group (_column_choices)."""
+    out, group = [], None
+    for c in choices:
+        if c["group"] != group:
+            group = c["group"]
+            out.append(f'\n    <div class="col-group">{COLUMN_GROUPS.get(group, "Tags")}</div>')
+        checked = " checked" if c["checked"] else ""
+        out.append(
+            f'\n    <label class="check"><input type="checkbox" name="cols" '
+            f'value="{escape(c["key"])}"{checked}> {escape(c["label"])}</label>'
+        )
+    return SafeString("".join(out) + "\n")
 
 
 def _headers(params: RunListParams) -> list[tuple]:
