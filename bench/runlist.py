@@ -6,7 +6,9 @@ Seeds a separate SQLite file (kept between runs of the bench: delete it to
 reseed) with runs that each have 5 tags and 3 latest metrics (m0..m2), 10% of
 them children, then times the run list through Django's test Client: the full
 page and the htmx partial, the median of `--requests` requests each, and the
-number of SQL queries of one request. See bench/README.md for the figures.
+number of SQL queries of one request; and the request for the exact total
+that a page counted only up to COUNT_CAP fetches once shown. The cases are
+timed round robin. See bench/README.md for the figures.
 """
 
 from __future__ import annotations
@@ -203,11 +205,17 @@ def measure(requests: int) -> list[dict]:
     runs = []  # (name, mode, url, headers)
     for name, qs in cases:
         url = f"/w/bench/runs/?{qs}" if qs else "/w/bench/runs/"
-        for mode, headers in (("full", {}), ("partial", {"HX-Request": "true"})):
+        count_url = f"/w/bench/runs/count/?{qs}"
+        for mode, where, headers in (
+            ("full", url, {}),
+            ("partial", url, {"HX-Request": "true"}),
+            # The exact total, which a page past COUNT_CAP fetches once shown.
+            ("count", count_url, {"HX-Request": "true"}),
+        ):
             for _ in range(2):  # warm the page cache and Django's template loaders
-                response = client.get(url, headers=headers)
-                assert response.status_code == 200, (url, response.status_code)
-            runs.append((name, mode, url, headers))
+                response = client.get(where, headers=headers)
+                assert response.status_code == 200, (where, response.status_code)
+            runs.append((name, mode, where, headers))
     # Round robin over the cases, so that a slow spell of the machine (it has two
     # cores and other services) falls on every case alike rather than on one.
     times: dict[tuple[str, str], list[float]] = {(n, m): [] for n, m, _, _ in runs}

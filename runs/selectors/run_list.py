@@ -7,10 +7,11 @@ them; rows that are shown only to place a match in its tree are marked
 `matches=False` (greyed in the page).
 
 Query shapes, whatever the page size (see bench/README.md for the figures):
-count (only without a condition: a covering index walk), the page's ids
-(with a window count when there is a condition: one scan instead of two),
-the rows of the page's trees, tags, metric and property columns, the
-children summary, the column chooser names.
+the trees counted up to COUNT_CAP (with a condition, the matching roots from
+the conditions' indexes, and their ids when few), the page's ids in sort
+order, the page's trees' children by status, their matching runs, the rows,
+their tags, the column chooser names (cached). The exact total beyond the cap
+is run_list_count, a request of its own.
 """
 
 from __future__ import annotations
@@ -390,7 +391,7 @@ def match_q(params: RunListParams) -> Q:
     """What a run must satisfy to match the list's conditions (empty Q: everything).
 
     Tags, properties and metrics are EXISTS subqueries: cheap for testing the
-    runs met in sort order (a page). match_filters finds every match instead.
+    runs met in sort order (a page). _matching_sql finds every match instead.
     """
     cond = _field_q(params)
     if params.q:
