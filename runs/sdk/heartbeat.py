@@ -109,7 +109,7 @@ class Heartbeater:
     def _beat(self, run: Run) -> None:
         path = run._client.ws_path(f"/runs/{run.id}/heartbeat")
         try:
-            answer = run._client.send("POST", path, timeout=_timeout([run])).json()
+            answer = _answer(run._client.send("POST", path, timeout=_timeout([run])))
         except (NotFoundError, AuthError) as exc:
             logger.warning("run %s: heartbeats stop: %s", run.id, exc)
             self.remove(run)
@@ -124,9 +124,11 @@ class Heartbeater:
         client = runs[0]._client
         body = {"runIds": [r.id for r in runs]}
         try:
-            answer = client.send(
-                "POST", client.ws_path("/heartbeats"), json_body=body, timeout=_timeout(runs)
-            ).json()
+            answer = _answer(
+                client.send(
+                    "POST", client.ws_path("/heartbeats"), json_body=body, timeout=_timeout(runs)
+                )
+            )
         except AuthError as exc:
             logger.warning("runs %s: heartbeats stop: %s", ", ".join(r.id for r in runs), exc)
             for run in runs:
@@ -140,7 +142,10 @@ class Heartbeater:
         except StudioError as exc:
             logger.info("heartbeat of %d runs failed (%s); trying again", len(runs), exc)
             return
-        found = answer.get("runs") or {}
+        found = answer.get("runs")
+        if not isinstance(found, dict):
+            logger.info("heartbeat of %d runs: not a heartbeat's answer; trying again", len(runs))
+            return
         for run in runs:
             if run.id in found:
                 self._answered(run, found[run.id])
@@ -160,6 +165,20 @@ class Heartbeater:
             # studio after a cancel this process already acknowledged. Nothing to interrupt.
             logger.warning("run %s is %s: heartbeats stop", run.id, answer["status"])
             self.remove(run)
+
+
+def _answer(response) -> dict:
+    """The heartbeat's JSON object; StudioError for anything else (a proxy's page, say),
+    which the heartbeater counts as a failed beat and tries again: never a dead thread."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise StudioError(
+            f"not a heartbeat's answer (HTTP {response.status_code})", status=response.status_code
+        )
+    return answer
 
 
 def _timeout(runs: list[Run]) -> float:

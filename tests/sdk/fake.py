@@ -3,8 +3,9 @@
 Enough of the API for the SDK's unit tests (runs, metrics with idempotency keys,
 heartbeat, status moves, tags, lists), and scriptable: `studio.script(method,
 pattern, *answers)` makes the next matching requests get those answers, where
-an answer is `(status, body)`, DROP (close the connection without answering,
-before handling) or LOSE (handle the request, then close without answering).
+an answer is `(status, body)` (a body of bytes is sent as it is), DROP (close
+the connection without answering, before handling) or LOSE (handle the
+request, then close without answering).
 """
 
 from __future__ import annotations
@@ -192,9 +193,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         else:
             status, payload = answer
-        data = json.dumps(payload).encode()
+        # bytes: sent as they are (what a proxy in the way might answer), else JSON.
+        raw = isinstance(payload, bytes)
+        data = payload if raw else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "text/html" if raw else "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -236,6 +236,20 @@ def test_heartbeats_survive_a_studio_that_is_away(fake_ws, fake):
     run.complete()
 
 
+def test_heartbeats_survive_answers_that_are_not_a_heartbeats(fake_ws, fake, caplog):
+    odd = [(200, b"<html>a proxy</html>"), (200, b""), (200, [1, 2]), (200, "ok")]
+    fake.script("POST", r"/heartbeat$", *odd)
+    fake.script("POST", r"/heartbeats$", *odd)
+    exp = Experiment(workspace=fake_ws, name="e")
+    alone = exp.start_logging(heartbeat_interval=0.01)
+    wait_for(lambda: len(fake.sent("POST", r"/heartbeat$")) >= 6, what="heartbeats")
+    pair = [exp.start_logging(heartbeat_interval=0.01) for _ in range(2)]
+    wait_for(lambda: len(fake.sent("POST", r"/heartbeats$")) >= 6, what="shared heartbeats")
+    assert "not a heartbeat's answer" in caplog.text
+    for run in (alone, *pair):
+        run.complete()
+
+
 def test_the_runs_of_a_sweep_beat_in_one_request(fake_ws, fake):
     exp = Experiment(workspace=fake_ws, name="e")
     runs = [exp.start_logging(heartbeat_interval=0.05) for _ in range(5)]
