@@ -62,3 +62,17 @@ class Conflict(StudioError):
 
     code = "Conflict"
     http_status = 409
+
+
+class BadFilter(StudioError):
+    """A filter-language text that does not parse (the message has the position)."""
+
+    code = "BadFilter"
+    http_status = 400
+
+
+class Unauthorized(StudioError):
+    """A credential that is no longer good: a revoked or expired API token."""
+
+    code = "Unauthorized"
+    http_status = 401

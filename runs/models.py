@@ -371,12 +371,31 @@ class ApiToken(models.Model):
     run = models.ForeignKey(
         Run, on_delete=models.CASCADE, null=True, blank=True, related_name="scoped_tokens"
     )
+    # The one workspace the token reaches (None: every workspace of its user).
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens"
+    )
+    expires = models.DateTimeField(null=True, blank=True)
+    # Revoked tokens are kept, so that a request bearing one is told it was revoked.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
-        ordering = ["-created"]
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created"], name="api_token_ws_created")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires is not None and self.expires <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
 
     def allows_run(self, run_id: str) -> bool:
         """Whether this token may act on `run_id` (always, unless run-scoped)."""
@@ -384,6 +403,33 @@ class ApiToken(models.Model):
 
 
 ACTIVE_RUN = ~Q(status__in=TERMINAL)
+
+
+class Invitation(models.Model):
+    """An owner's offer of a role in a workspace; a member only once the invitee accepts.
+
+    `invitee` is what the owner typed, a username or an email address, matched
+    against the signed-in user when they look: the owner is never told whether
+    an account of that name exists.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    invitee = models.CharField(max_length=254)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.READER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "invitee"], name="invitation_unique"),
+        ]
+        indexes = [models.Index(fields=["invitee"], name="invitation_invitee")]
+
+    def __str__(self) -> str:
+        return f"{self.invitee} to {self.workspace} ({self.role})"
 
 
 VIEW_NAME_MAX = 100
@@ -476,3 +522,7 @@ class SavedViewVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.view_id} v{self.version}"
+
+
+# Alert rules and the notification outbox live with the rest of notifications.
+from runs.notifications.models import AlertMute, AlertRule, Notification  # noqa: E402, F401

@@ -80,7 +80,8 @@ def transition(
     error: dict | None = None,
     note: str = "",
 ) -> Run:
-    """Move `run` to status `to`, stamping times and recording the change.
+    """Move `run` to status `to`, stamping times, recording the change and writing the
+    notifications alert rules owe for it (runs.notifications.outbox).
 
     Reads the current status under a row lock, so two writers cannot both move
     the same run; raises InvalidTransition when the machine refuses the move. The
@@ -118,4 +119,8 @@ def transition(
         new=to,
         note=note,
     )
+    # Alert rules' notifications join this transaction: a rolled-back change sends nothing.
+    from runs.notifications import outbox
+
+    outbox.status_changed(run=run, status=to)
     return run

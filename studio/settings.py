@@ -139,13 +139,41 @@ STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 # Runs whose heartbeat is older than this are marked Failed (HeartbeatLost).
 STUDIO_HEARTBEAT_TIMEOUT = env_float("STUDIO_HEARTBEAT_TIMEOUT", 120.0)
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+# Email: SMTP when EMAIL_HOST is set; otherwise each message is written to a file
+# under EMAIL_FILE_PATH, which the Alerts page's Outbox tab shows (the embedded setup).
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "runs.notifications.mailbox.EmailBackend",
+)
+EMAIL_HOST = EMAIL_HOST or "localhost"
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+# Seconds an SMTP conversation may stall before the sender gives up and retries later.
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0)
+EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail")))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "studio@localhost")
+
+# Notifications: the children of one parent whose status changes within this many
+# seconds go out as one message per rule and recipient.
+STUDIO_NOTIFY_GROUP_SECONDS = env_float("STUDIO_NOTIFY_GROUP_SECONDS", 60.0)
+# Retries: the first after this many seconds, doubling up to the cap, at most so many tries.
+STUDIO_NOTIFY_RETRY_SECONDS = env_float("STUDIO_NOTIFY_RETRY_SECONDS", 5.0)
+STUDIO_NOTIFY_RETRY_MAX_SECONDS = env_float("STUDIO_NOTIFY_RETRY_MAX_SECONDS", 3600.0)
+STUDIO_NOTIFY_MAX_ATTEMPTS = env_int("STUDIO_NOTIFY_MAX_ATTEMPTS", 20)
+# Seconds a webhook may take to answer.
+STUDIO_WEBHOOK_TIMEOUT = env_float("STUDIO_WEBHOOK_TIMEOUT", 10.0)
+# Queue the sender as a Celery task when a status change writes notifications (with a
+# Celery worker running `celery -A studio worker -B`); off: runworker or
+# `manage.py send_notifications --loop` sends them.
+STUDIO_NOTIFY_CELERY = env_bool("STUDIO_NOTIFY_CELERY", False)
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_ACKS_LATE = True
