@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 
 from runs.markdown import MAX_DESCRIPTION_CHARS
 from runs.models import Role
@@ -115,34 +114,6 @@ class LogOffsetForm(forms.Form):
 
 class StatusSeenForm(forms.Form):
     seen = forms.CharField(max_length=40, required=False)
-
-
-class MemberAddForm(forms.Form):
-    username = forms.CharField(
-        max_length=150, error_messages={"required": "Whom should we add? Enter a username."}
-    )
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.READER)
-
-    def __init__(self, *args, workspace=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.workspace = workspace
-
-    def clean_username(self):
-        username = _no_control_characters("The username", self.cleaned_data["username"].strip())
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise forms.ValidationError(
-                f"There is no user called {username!r}; "
-                "an administrator can create the account first."
-            )
-        if (
-            self.workspace is not None
-            and user.memberships.filter(workspace=self.workspace).exists()
-        ):
-            raise forms.ValidationError(
-                f"{username} is already a member; change their role in the table."
-            )
-        return user
 
 
 class MemberRoleForm(forms.Form):

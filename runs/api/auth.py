@@ -1,8 +1,10 @@
 """Bearer-token authentication and what a token may reach.
 
-Everything is scoped to the token user's workspace memberships: another
-workspace, or a run outside a run-scoped token's tree, answers 404 exactly
-as if it did not exist. Members who may read but not write get 403.
+Everything is scoped to the token user's workspace memberships, and to the
+token's own workspace when it has one: another workspace, or a run outside a
+run-scoped token's tree, answers 404 exactly as if it did not exist. Revoked
+and expired tokens get 401 saying so (runs.services.token_authenticate).
+Members who may read but not write get 403.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ def member_workspace(request: HttpRequest, slug: str, *, write: bool = False) ->
     """
     token = token_of(request)
     membership = selectors.membership_for(token.user, slug)
-    if membership is None:
+    if membership is None or (
+        token.workspace_id is not None and membership.workspace_id != token.workspace_id
+    ):
         raise Http404(f"workspace {slug!r} not found")
     if write and not membership.has_role(Role.CONTRIBUTOR):
         raise ApiError(

@@ -37,6 +37,8 @@ def workspace_list(request: HttpRequest) -> WorkspacesOut:
     memberships = selectors.memberships_of(token.user)
     if token.run_id is not None:
         memberships = memberships.filter(workspace_id=token.run.workspace_id)
+    elif token.workspace_id is not None:
+        memberships = memberships.filter(workspace_id=token.workspace_id)
     return WorkspacesOut(
         workspaces=[WorkspaceOut(name=m.workspace.slug, role=m.role) for m in memberships]
     )

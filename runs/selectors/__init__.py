@@ -53,9 +53,11 @@ from runs.selectors.runs import (
     runs_lean,
 )
 from runs.selectors.workspaces import (
+    invitations_for,
     membership_for,
     memberships_of,
     workspace_for_member,
+    workspace_invitations,
     workspaces_of,
 )
 
@@ -105,6 +107,8 @@ __all__ = [
     "run_search",
     "runs_for_documents",
     "runs_lean",
+    "invitations_for",
     "workspace_for_member",
+    "workspace_invitations",
     "workspaces_of",
 ]

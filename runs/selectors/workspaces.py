@@ -1,9 +1,9 @@
 """Reads scoped by membership: non-members get 404, never 403."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from runs.models import Membership, Role, Workspace
+from runs.models import Invitation, Membership, Role, Workspace
 
 
 def membership_for(user, slug: str) -> Membership | None:
@@ -39,3 +39,22 @@ def memberships_of(user) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__slug")
     )
+
+
+def invitations_for(user) -> QuerySet[Invitation]:
+    """The invitations addressed to `user` (by username, or by their email address)."""
+    if user is None or not user.is_authenticated:
+        return Invitation.objects.none()
+    addressed = Q(invitee=user.get_username())
+    if user.email:
+        addressed |= Q(invitee=user.email.lower())
+    return (
+        Invitation.objects.filter(addressed)
+        .select_related("workspace", "invited_by")
+        .order_by("-created", "-id")
+    )
+
+
+def workspace_invitations(*, workspace: Workspace) -> QuerySet[Invitation]:
+    """The workspace's invitations nobody has accepted yet (what the owners sent)."""
+    return workspace.invitations.select_related("invited_by").order_by("-created", "-id")

@@ -26,6 +26,9 @@ from runs.services.tags import run_set_tags
 from runs.services.tokens import token_authenticate, token_create, token_revoke
 from runs.services.workspaces import (
     experiment_get_or_create,
+    invitation_accept,
+    invitation_create,
+    invitation_decline,
     membership_remove,
     membership_set,
     user_get_or_create,
@@ -37,6 +40,9 @@ __all__ = [
     "SeriesIn",
     "clean_path",
     "experiment_get_or_create",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_decline",
     "membership_remove",
     "membership_set",
     "metric_log_batch",

@@ -4,8 +4,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from runs.exceptions import ValidationFailed
-from runs.models import Experiment, Membership, Role, Workspace, validate_name
+from runs.exceptions import NotFound, ValidationFailed
+from runs.models import Experiment, Invitation, Membership, Role, Workspace, validate_name
+
+INVITEE_MAX = 254
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -78,3 +80,55 @@ def user_get_or_create(*, username: str):
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+def invitation_create(*, workspace: Workspace, invitee: str, role: str, invited_by) -> Invitation:
+    """Invite whoever has the username or email address `invitee` to `workspace`.
+
+    Nothing here looks accounts up: the owner learns nothing about which names
+    exist, and the invitee becomes a member only by accepting. Inviting again
+    changes the offered role.
+    """
+    invitee = " ".join((invitee or "").split())
+    if not invitee:
+        raise ValidationFailed("whom should we invite? Enter a username or an email address")
+    if len(invitee) > INVITEE_MAX or any(ord(c) < 32 or ord(c) == 127 for c in invitee):
+        raise ValidationFailed(
+            f"{invitee[:40]!r} is not a username or an email address "
+            f"(at most {INVITEE_MAX} characters, no control characters)"
+        )
+    if "@" in invitee:
+        invitee = invitee.lower()
+    if Membership.objects.filter(workspace=workspace, user__username=invitee).exists():
+        raise ValidationFailed(f"{invitee} is already a member; change their role in the table")
+    invitation, _ = Invitation.objects.update_or_create(
+        workspace=workspace,
+        invitee=invitee,
+        defaults={"role": Role(role), "invited_by": invited_by},
+    )
+    return invitation
+
+
+def _addressed_to(invitation: Invitation, user) -> bool:
+    email = (user.email or "").lower()
+    return invitation.invitee == user.get_username() or bool(email and invitation.invitee == email)
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user) -> Membership:
+    """The invitee joins the workspace with the offered role (a member already keeps a
+    higher role); the invitation is used up."""
+    if not _addressed_to(invitation, user):
+        raise NotFound("no such invitation")
+    existing = Membership.objects.filter(workspace=invitation.workspace, user=user).first()
+    invitation.delete()
+    if existing is not None and existing.has_role(invitation.role):
+        return existing
+    return membership_set(workspace=invitation.workspace, user=user, role=invitation.role)
+
+
+def invitation_decline(*, invitation: Invitation, user) -> None:
+    """The invitee says no: the invitation is gone (the owner may invite again)."""
+    if not _addressed_to(invitation, user):
+        raise NotFound("no such invitation")
+    invitation.delete()

@@ -12,11 +12,14 @@ from runs.http import StudioRequest
 @login_required
 @require_GET
 def home(request: StudioRequest) -> HttpResponse:
-    """The user's workspaces; straight to the workspace when there is only one."""
+    """The user's workspaces and the invitations waiting for them; straight to the
+    workspace when there is only one and nothing to answer."""
     workspaces = list(selectors.workspaces_of(request.user))
-    if len(workspaces) == 1:
+    invitations = list(selectors.invitations_for(request.user))
+    if len(workspaces) == 1 and not invitations:
         return redirect("runs:workspace-home", workspaces[0].slug)
-    return render(request, "runs/home.html", {"workspaces": workspaces})
+    ctx = {"workspaces": workspaces, "invitations": invitations}
+    return render(request, "runs/home.html", ctx)
 
 
 @login_required

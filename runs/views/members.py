@@ -1,4 +1,9 @@
-"""The workspace's members: everyone sees the list, owners add, re-role and remove."""
+"""The workspace's members: everyone sees the list, owners invite, re-role and remove.
+
+Owners invite by username or email address; the page answers the same whether
+or not such an account exists, and the invitee joins only by accepting the
+invitation on their home page (runs.views.invitations).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ from django_htmx.http import trigger_client_event
 
 from runs import selectors, services
 from runs.exceptions import ValidationFailed
-from runs.forms_detail import MemberAddForm, MemberRemoveForm, MemberRoleForm
+from runs.forms_detail import MemberRemoveForm, MemberRoleForm
+from runs.forms_settings import InvitationForm, MemberInviteForm
 from runs.http import StudioRequest
-from runs.models import Membership, Role, Workspace
+from runs.models import Invitation, Membership, Role, Workspace
 from runs.views.run_detail import can, forbidden
 
 TEMPLATE = "runs/members.html"
@@ -25,21 +31,46 @@ TEMPLATE = "runs/members.html"
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def members(request: StudioRequest, workspace: str) -> HttpResponse:
-    """GET lists members; POST `action=add` (username, role), `role` (user_id, role),
-    `remove` (user_id). htmx gets the `member-table` partial, forms a redirect."""
+    """GET lists members; POST `action=invite` (invitee, role), `uninvite` (invitation_id),
+    `role` (user_id, role), `remove` (user_id). htmx gets the `member-table` partial,
+    forms a redirect."""
     ws = selectors.workspace_for_member(request.user, workspace)
     if request.method == "GET":
         return _render(request, ws)
     if not can(ws, Role.OWNER):
         return forbidden(ws, Role.OWNER, "managing members")
     action = request.POST.get("action", "")
-    if action == "add":
-        form = MemberAddForm(request.POST, workspace=ws)
+    if action == "invite":
+        form = MemberInviteForm(request.POST)
         if not form.is_valid():
-            return _render(request, ws, add_form=form, status=422)
-        user, role = form.cleaned_data["username"], form.cleaned_data["role"]
-        services.membership_set(workspace=ws, user=user, role=role)
-        return _done(request, ws, f"Added {user.get_username()} as {role}.")
+            return _render(request, ws, invite_form=form, status=422)
+        try:
+            invitation = services.invitation_create(
+                workspace=ws,
+                invitee=form.cleaned_data["invitee"],
+                role=form.cleaned_data["role"],
+                invited_by=request.user,
+            )
+        except ValidationFailed as exc:
+            form.add_error("invitee", _sentence(exc.message))
+            return _render(request, ws, invite_form=form, status=422)
+        return _done(
+            request,
+            ws,
+            f"Invited {invitation.invitee} as {invitation.role}: they become a member "
+            "when they accept.",
+        )
+    if action == "uninvite":
+        form = InvitationForm(request.POST)
+        invitation = None
+        if form.is_valid():
+            invitation = Invitation.objects.filter(
+                workspace=ws, pk=form.cleaned_data["invitation_id"]
+            ).first()
+        if invitation is None:
+            return _render(request, ws, error="There is no such invitation.", status=422)
+        invitation.delete()
+        return _done(request, ws, f"Withdrew the invitation of {invitation.invitee}.")
     if action in ("role", "remove"):
         form = MemberRoleForm(request.POST) if action == "role" else MemberRemoveForm(request.POST)
         if not form.is_valid():
@@ -67,7 +98,10 @@ def members(request: StudioRequest, workspace: str) -> HttpResponse:
             return _left(request, message)
         return _done(request, ws, message)
     return _render(
-        request, ws, error=f"Unknown action {action[:40]!r}: use add, role or remove.", status=400
+        request,
+        ws,
+        error=f"Unknown action {action[:40]!r}: use invite, uninvite, role or remove.",
+        status=400,
     )
 
 
@@ -79,16 +113,19 @@ def _render(
     request: StudioRequest,
     ws: Workspace,
     *,
-    add_form: MemberAddForm | None = None,
+    invite_form: MemberInviteForm | None = None,
     error: str = "",
     notice: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    manage = can(ws, Role.OWNER)
     ctx = {
         "workspace": ws,
+        "settings_tab": "members",
         "members": selectors.workspace_members(workspace=ws),
-        "can_manage": can(ws, Role.OWNER),
-        "add_form": add_form or MemberAddForm(initial={"role": Role.READER}),
+        "invitations": selectors.workspace_invitations(workspace=ws) if manage else [],
+        "can_manage": manage,
+        "invite_form": invite_form or MemberInviteForm(initial={"role": Role.READER}),
         "roles": Role.choices,
         "error": error,
         "notice": notice,

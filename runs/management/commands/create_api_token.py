@@ -12,7 +12,8 @@ from runs.models import Role, Workspace
 
 class Command(BaseCommand):
     help = (
-        "Create an API token for USERNAME in the workspace NAME and print it (alone) on stdout. "
+        "Create an API token for USERNAME, limited to the workspace NAME, and print it (alone) "
+        "on stdout. "
         "The user and the workspace are created when missing: the user owns a new workspace. "
         "An existing member keeps their role unless --role is given; a user who is not yet a "
         "member joins as --role (contributor by default)."
@@ -48,7 +49,7 @@ class Command(BaseCommand):
                         services.membership_set(
                             workspace=ws, user=user, role=role or Role.CONTRIBUTOR
                         )
-                _, secret = services.token_create(user=user, name=name)
+                _, secret = services.token_create(user=user, name=name, workspace=ws)
         except StudioError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(secret)
