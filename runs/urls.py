@@ -3,9 +3,11 @@
 from django.urls import path
 
 from runs.views import (
+    alerts,
     chart_data,
     compare,
     home,
+    invitations,
     members,
     run_bulk,
     run_cancel,
@@ -18,6 +20,8 @@ from runs.views import (
     run_metrics,
     run_tags,
     saved_views,
+    tokens,
+    workspace_settings,
 )
 
 app_name = "runs"
@@ -51,7 +55,51 @@ urlpatterns = [
         run_list.run_children,
         name="run-children",
     ),
-    path("w/<str:workspace>/members/", members.members, name="members"),
+    path(
+        "invitations/<int:invitation_id>/accept/",
+        invitations.invitation_accept,
+        name="invitation-accept",
+    ),
+    path(
+        "invitations/<int:invitation_id>/decline/",
+        invitations.invitation_decline,
+        name="invitation-decline",
+    ),
+    # The workspace's settings: members, API tokens, alerts.
+    path("w/<str:workspace>/settings/", workspace_settings.settings_index, name="settings"),
+    path("w/<str:workspace>/settings/members/", members.members, name="members"),
+    path("w/<str:workspace>/members/", workspace_settings.members_moved, name="members-moved"),
+    path("w/<str:workspace>/settings/tokens/", tokens.tokens, name="tokens"),
+    path("w/<str:workspace>/settings/tokens/revoke/", tokens.token_revoke, name="token-revoke"),
+    path("w/<str:workspace>/settings/alerts/", alerts.alerts, name="alerts"),
+    path("w/<str:workspace>/settings/alerts/new/", alerts.alert_create, name="alert-create"),
+    path("w/<str:workspace>/settings/alerts/events/", alerts.status_events, name="status-events"),
+    path("w/<str:workspace>/settings/alerts/outbox/", alerts.alert_outbox, name="alert-outbox"),
+    path(
+        "w/<str:workspace>/settings/alerts/from-view/<int:view_id>/",
+        alerts.alert_from_view,
+        name="alert-from-view",
+    ),
+    path(
+        "w/<str:workspace>/settings/alerts/<int:rule_id>/",
+        alerts.alert_detail,
+        name="alert-detail",
+    ),
+    path(
+        "w/<str:workspace>/settings/alerts/<int:rule_id>/edit/",
+        alerts.alert_edit,
+        name="alert-edit",
+    ),
+    path(
+        "w/<str:workspace>/settings/alerts/<int:rule_id>/delete/",
+        alerts.alert_delete,
+        name="alert-delete",
+    ),
+    path(
+        "w/<str:workspace>/settings/alerts/<int:rule_id>/mute/",
+        alerts.alert_mute,
+        name="alert-mute",
+    ),
     path("w/<str:workspace>/views/", saved_views.saved_view_index, name="saved-views"),
     path("w/<str:workspace>/views/new/", saved_views.saved_view_create, name="saved-view-create"),
     path("w/<str:workspace>/views/menu/", saved_views.saved_view_menu, name="saved-view-menu"),
