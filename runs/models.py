@@ -349,7 +349,11 @@ class RunEvent(models.Model):
 
     class Meta:
         ordering = ["-created", "-id"]
-        indexes = [models.Index(fields=["run", "-created"], name="run_event_run_created")]
+        indexes = [
+            models.Index(fields=["run", "-created"], name="run_event_run_created"),
+            # The workspace's status-change feed, newest first.
+            models.Index(fields=["kind", "-created", "-id"], name="run_event_kind_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_id}: {self.field} {self.old} -> {self.new}"

@@ -95,7 +95,7 @@ def _due_groups(now: datetime, limit: int) -> list[QuerySet[Notification]]:
     due = (
         Notification.objects.filter(_free(now), next_attempt__lte=now)
         .order_by("next_attempt", "id")
-        .values("id", "rule_id", "channel", "address", "group_key")[: limit * 10]
+        .values("id", "rule_id", "channel", "address", "group_key", "created")[: limit * 10]
     )
     window = timedelta(seconds=settings.STUDIO_NOTIFY_GROUP_SECONDS)
     groups, seen = [], set()
@@ -107,15 +107,15 @@ def _due_groups(now: datetime, limit: int) -> list[QuerySet[Notification]]:
             if key in seen:
                 continue
             seen.add(key)
-            # The siblings written within the window wait until the first is due: all of
-            # them are due by now + window, and go together.
+            # The siblings written within the window of the first due go with it; later
+            # ones wait for a window of their own.
             groups.append(
                 Notification.objects.filter(
                     rule_id=row["rule_id"],
                     channel=row["channel"],
                     address=row["address"],
                     group_key=row["group_key"],
-                    next_attempt__lte=now + window,
+                    created__lte=row["created"] + window,
                 )
             )
         if len(groups) >= limit:

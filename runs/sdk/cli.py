@@ -8,7 +8,9 @@ applied to that JSON. Errors: one line on stderr and a non-zero exit status
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -62,7 +64,7 @@ def build_parser() -> Parser:
         prog="studio",
         description="Run History Studio from the command line: every command prints JSON.",
     )
-    groups = parser.add_subparsers(dest="group", metavar="{folder,experiment,run,view}")
+    groups = parser.add_subparsers(dest="group", metavar="{folder,experiment,run,view,alert}")
     groups.required = True
 
     folder = groups.add_parser("folder", help="this folder's link to a studio").add_subparsers(
@@ -88,7 +90,7 @@ def build_parser() -> Parser:
     experiment.add_parser("list", parents=[connected], help="the workspace's experiments")
 
     run = groups.add_parser("run", help="runs").add_subparsers(
-        dest="command", metavar="{list,show,cancel,update}"
+        dest="command", metavar="{list,show,cancel,update,events}"
     )
     run.required = True
     run_list = run.add_parser("list", parents=[connected], help="runs, newest first")
@@ -140,12 +142,129 @@ def build_parser() -> Parser:
     update.add_argument("--description", metavar="TEXT", help="markdown description")
     update.add_argument("--display-name", metavar="NAME")
 
+    events = run.add_parser(
+        "events", parents=[connected], help="the workspace's status changes, newest first"
+    )
+    events.add_argument("-e", "--experiment-name", metavar="NAME")
+    events.add_argument(
+        "--status", action="append", default=[], help="the new status (repeat for several)"
+    )
+    events.add_argument("-r", "--run", metavar="RUN_ID", help="this run and its descendants")
+    events.add_argument("--since", metavar="TIME", help="ISO 8601, e.g. 2026-11-28T16:00:00Z")
+    events.add_argument("--limit", type=int, default=100, metavar="N", help="at most N (100)")
+
+    _alert_parsers(groups, connected)
+
     view = groups.add_parser("view", help="saved views of the run list").add_subparsers(
         dest="command", metavar="{list}"
     )
     view.required = True
     view.add_parser("list", parents=[connected], help="your views, then the shared ones")
     return parser
+
+
+ALERT_STATUSES = ("Completed", "Failed", "Canceled")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _alert_status(text: str) -> str:
+    for status in ALERT_STATUSES:
+        if text.strip().lower() == status.lower():
+            return status
+    raise argparse.ArgumentTypeError(
+        f"unknown status {text!r}: an alert reports {', '.join(ALERT_STATUSES)}"
+    )
+
+
+def _email(text: str) -> str:
+    if not _EMAIL.match(text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an email address")
+    return text.strip()
+
+
+def _webhook(text: str) -> str:
+    if not text.startswith(("http://", "https://")) or len(text) < 10:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text
+
+
+def _alert_parsers(groups: argparse._SubParsersAction, connected: Parser) -> None:
+    alert = groups.add_parser("alert", help="alert rules: email or webhooks").add_subparsers(
+        dest="command", metavar="{create,list,delete}"
+    )
+    alert.required = True
+    create = alert.add_parser(
+        "create",
+        parents=[connected],
+        help="a rule: email or a webhook when runs end with a status",
+    )
+    create.add_argument("-e", "--experiment", metavar="NAME", help="runs of this experiment")
+    create.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        type=_alert_status,
+        help="Completed, Failed or Canceled (repeat for several)",
+    )
+    who = create.add_mutually_exclusive_group(required=True)
+    who.add_argument(
+        "--email", action="append", type=_email, metavar="ADDRESS", help="repeat for several"
+    )
+    who.add_argument("--webhook", type=_webhook, metavar="URL", help="JSON POST to this URL")
+    create.add_argument("--filter", metavar="TEXT", help="filter language, tested on the run")
+    create.add_argument("-r", "--run", metavar="RUN_ID", help="this run and its descendants")
+    create.add_argument("--mine", action="store_true", help="only runs you submitted")
+    create.add_argument("--name", metavar="NAME", help="default: made from the events")
+    create.add_argument(
+        "--personal",
+        action="store_true",
+        help="a personal rule (emails only you); the default for everyone but owners",
+    )
+    create.add_argument("--running-hours", type=int, metavar="N", help="running longer than N h")
+    create.add_argument(
+        "--no-heartbeat-minutes", type=int, metavar="N", help="no heartbeat for N minutes"
+    )
+    alert.add_parser("list", parents=[connected], help="the workspace's rules and yours")
+    delete = alert.add_parser("delete", parents=[connected], help="delete a rule")
+    delete.add_argument("id", type=int, metavar="ID")
+
+
+def _alert_create(args: argparse.Namespace) -> dict:
+    if not (args.status or args.running_hours or args.no_heartbeat_minutes):
+        raise UsageError(
+            "give --status (Completed, Failed, Canceled), --running-hours or --no-heartbeat-minutes"
+        )
+    body: dict[str, Any] = {"statuses": list(dict.fromkeys(args.status))}
+    optional = {
+        "experiment": args.experiment,
+        "filter": args.filter,
+        "runId": args.run,
+        "name": args.name,
+        "webhook": args.webhook,
+        "runningLongerThanHours": args.running_hours,
+        "noHeartbeatMinutes": args.no_heartbeat_minutes,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if args.email:
+        body["emails"] = args.email
+    if args.mine:
+        body["submittedByMe"] = True
+    if args.personal:
+        body["scope"] = "personal"
+    return _workspace(args).create_alert(**body)
+
+
+def _run_events(args: argparse.Namespace) -> list[dict]:
+    if args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, not {args.limit}")
+    events = _workspace(args).iter_status_events(
+        experiment=args.experiment_name,
+        status=args.status or None,
+        run_id=args.run,
+        since=args.since,
+        page_size=min(args.limit, 500),
+    )
+    return list(itertools.islice(events, args.limit))
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
@@ -276,8 +395,17 @@ def run_command(args: argparse.Namespace) -> Any:
             return run._doc
         case ("run", "update"):
             return _run_update(args)
+        case ("run", "events"):
+            return _run_events(args)
         case ("view", "list"):
             return _views(_workspace(args))
+        case ("alert", "create"):
+            return _alert_create(args)
+        case ("alert", "list"):
+            return _workspace(args).list_alerts()
+        case ("alert", "delete"):
+            _workspace(args).delete_alert(args.id)
+            return {"deleted": args.id}
     raise UsageError(f"unknown command {args.group} {args.command}")
 
 

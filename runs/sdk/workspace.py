@@ -101,6 +101,51 @@ class Workspace:
             raise ValueError(f"page_size must be 1 to {PAGE}, not {page_size}")
         return iter_pages(self, self._client.ws_path("/runs"), params, page_size)
 
+    def iter_status_events(
+        self,
+        *,
+        experiment: str | None = None,
+        status: str | Iterable[str] | None = None,
+        run_id: str | None = None,
+        since: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[dict]:
+        """The workspace's status changes, newest first, fetched a page at a time.
+        `run_id`: that run's and its descendants'; `since`: an ISO 8601 time."""
+        if not 1 <= page_size <= PAGE:
+            raise ValueError(f"page_size must be 1 to {PAGE}, not {page_size}")
+        params: list[tuple[str, str]] = [("perPage", str(page_size))]
+        if experiment is not None:
+            params.append(("experiment", experiment))
+        statuses = [status] if isinstance(status, str) else list(status or [])
+        params += [("status", s) for s in statuses]
+        if run_id is not None:
+            params.append(("run", run_id))
+        if since is not None:
+            params.append(("since", since))
+        before: int | None = None
+        while True:
+            page = params + ([("before", str(before))] if before is not None else [])
+            answer = self._client.json("GET", self._client.ws_path("/events"), params=page)
+            yield from answer["events"]
+            before = answer.get("nextBefore")
+            if before is None or not answer["events"]:
+                return
+
+    def list_alerts(self) -> list[dict]:
+        """The workspace's alert rules and your personal ones."""
+        return self._client.json("GET", self._client.ws_path("/alerts"))["alerts"]
+
+    def create_alert(self, **rule: Any) -> dict:
+        """A new alert rule: the API's fields (`statuses=["Failed"]`, `experiment=`,
+        `filter=`, `emails=[...]`, `webhook=`, `runId=`, `submittedByMe=`, ...)."""
+        client = self._client
+        return client.json("POST", client.ws_path("/alerts"), json_body=rule, retry="unsent")
+
+    def delete_alert(self, alert_id: int) -> None:
+        """Delete an alert rule (owners: workspace rules; everyone: their personal ones)."""
+        self._client.request("DELETE", self._client.ws_path(f"/alerts/{int(alert_id)}"))
+
 
 class Experiment:
     """A named group of runs in a workspace; created on its first run."""

@@ -64,8 +64,9 @@ def status_events(
     since: datetime | None = None,
     before: int | None = None,
 ) -> QuerySet[RunEvent]:
-    """The workspace's status changes, newest first (ids grow with time: `before` an id
-    pages on without gaps while new changes arrive). `run`: that run and its descendants."""
+    """The workspace's status changes, newest first. `before` (an event id) pages on from
+    that event, without gaps or repeats while new changes arrive; `run`: that run and
+    its descendants."""
     qs = RunEvent.objects.filter(kind=RunEvent.Kind.STATUS, run__workspace=workspace)
     if experiment:
         qs = qs.filter(run__experiment__name=experiment)
@@ -78,8 +79,11 @@ def status_events(
     if since is not None:
         qs = qs.filter(created__gte=since)
     if before is not None:
-        qs = qs.filter(pk__lt=before)
-    return qs.select_related("run__experiment", "actor").order_by("-id")
+        cursor = RunEvent.objects.filter(pk=before).values_list("created", flat=True).first()
+        if cursor is None:
+            return qs.none()
+        qs = qs.filter(Q(created__lt=cursor) | Q(created=cursor, pk__lt=before))
+    return qs.select_related("run__experiment", "actor").order_by("-created", "-id")
 
 
 @dataclass
