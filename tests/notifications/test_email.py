@@ -46,7 +46,8 @@ def test_the_email_says_what_happened_and_links_to_the_run(smtp, workspace, owne
         assert link in part
         assert "olga" in part  # the submitter
         assert "CudaOOM" in part
-        assert "loss" in part and "0.125" in part
+        assert "loss" in part
+        assert "0.125" in part
         assert "https://studio.example.com/w/team/settings/alerts/" in part
     assert re.search(r"Duration:\s+\d", text)
     assert "out of memory <b>on gpu 0</b>" in text
@@ -166,7 +167,8 @@ def test_a_refused_recipient_is_failed_at_once(smtp, workspace, owner, experimen
     assert notifications_send_due().failed == 1
     row = Notification.objects.get()
     assert row.state == "failed"
-    assert "550" in row.last_error and "nobody@example.com" in row.last_error
+    assert "550" in row.last_error
+    assert "nobody@example.com" in row.last_error
 
 
 @pytest.mark.django_db(transaction=True)

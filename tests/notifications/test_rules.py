@@ -150,10 +150,17 @@ def test_the_outbox_row_commits_with_the_change_and_a_rollback_writes_none(works
     experiment = ExperimentFactory(workspace=workspace)
     rule(workspace, owner, on_failed=True, emails=["ops@example.com"])
     run = RunFactory(experiment=experiment)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        status.transition(run, Status.FAILED)
-        assert len(outbox_rows()) == 1  # written inside the transaction
-        raise RuntimeError("the change is rolled back")
+    inside = []
+
+    def fail_then_roll_back() -> None:
+        with transaction.atomic():
+            status.transition(run, Status.FAILED)
+            inside.extend(outbox_rows())  # written inside the transaction
+            raise RuntimeError("the change is rolled back")
+
+    with pytest.raises(RuntimeError):
+        fail_then_roll_back()
+    assert len(inside) == 1
     assert outbox_rows() == []
     run.refresh_from_db()
     assert run.status == Status.RUNNING

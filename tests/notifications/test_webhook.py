@@ -68,7 +68,8 @@ def test_a_webhook_gets_slack_text_and_the_run_document(hook, workspace, owner, 
     assert body["text"].startswith("*[team] mnist: a &lt;b&gt; &amp; c")
     assert f"<https://studio.example.com/w/team/runs/{run.pk}/|Open in the studio>" in body["text"]
     assert "out of &lt;memory&gt;" in body["text"]
-    assert body["event"] == "status" and body["status"] == "Failed"
+    assert body["event"] == "status"
+    assert body["status"] == "Failed"
     assert body["rule"]["name"] == "to slack"
     document = body["run"]
     assert document["runId"] == run.pk

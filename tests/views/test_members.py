@@ -208,7 +208,8 @@ def test_a_stranger_is_not_put_on_anyones_home_page_without_consent(owner_client
     assert workspace.slug not in [w.slug for w in ada.workspaces.all()]
     assert client.get(reverse("runs:workspace-home", args=[workspace.slug])).status_code == 404
     home = client.get(reverse("runs:home")).content.decode()
-    assert "Accept" in home and "Decline" in home
+    assert "Accept" in home
+    assert "Decline" in home
     invitation = Invitation.objects.get()
     # Someone else cannot accept it, nor see it.
     other = Client()
