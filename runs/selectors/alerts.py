@@ -74,7 +74,7 @@ def status_events(
         qs = qs.filter(new__in=statuses)
     if run is not None:
         qs = qs.filter(run__root_id=run.root_id).filter(
-            Q(run_id=run.pk) | Q(run_id__startswith=f"{run.pk}_")
+            Q(run_id=run.pk) | Q(run__id__startswith=f"{run.pk}_")
         )
     if since is not None:
         qs = qs.filter(created__gte=since)

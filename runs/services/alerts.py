@@ -169,6 +169,7 @@ def _apply(rule: AlertRule, spec: RuleSpec, actor: Membership) -> list:
         experiment = Experiment.objects.filter(workspace=ws, name=spec.experiment).first()
         if experiment is None:
             raise ValidationFailed(f"there is no experiment {spec.experiment!r} in {ws.slug}")
+    filter_text = clean_filter(spec.filter)
     run = None
     if spec.run_id:
         run = Run.objects.filter(workspace=ws, pk=spec.run_id.strip()).first()
@@ -218,7 +219,7 @@ def _apply(rule: AlertRule, spec: RuleSpec, actor: Membership) -> list:
     rule.scope = scope
     rule.name = _clean_name(spec.name, _default_name(spec, statuses))
     rule.experiment = experiment
-    rule.filter = clean_filter(spec.filter)
+    rule.filter = filter_text
     rule.run = run
     rule.mine_only = bool(spec.mine_only)
     rule.on_completed = "Completed" in statuses
