@@ -26,7 +26,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from runs import services
-from runs.models import Experiment, LatestMetric, Role, Run, RunEvent, RunFile, Workspace
+from runs.models import (
+    Experiment,
+    LatestMetric,
+    Membership,
+    Role,
+    Run,
+    RunEvent,
+    RunFile,
+    Workspace,
+)
+from runs.services import alerts
 from runs.status import Status
 
 DEMO_USERNAME = "demo"
@@ -111,12 +121,39 @@ def demo_seed(*, data_dir: Path, if_empty: bool = False) -> SeedResult:
         seeder = _Seeder(ws, users)
         seeder.seed()
         seeder.backdate()
+        # After the history: the seeded status changes send nothing.
+        _seed_alerts(ws, users)
         result = SeedResult(
             created=True,
             runs=Run.objects.filter(workspace=ws).count(),
             experiments=Experiment.objects.filter(workspace=ws).count(),
         )
     return _login_info(data_dir, result)
+
+
+def _seed_alerts(ws: Workspace, users: dict) -> None:
+    """A workspace rule for everyone, one for the owner about runs gone quiet, and a
+    member's personal rule: `make run` shows their mail on the Alerts page's Outbox tab."""
+    owner = Membership.objects.get(workspace=ws, user=users[DEMO_USERNAME])
+    alice = Membership.objects.get(workspace=ws, user=users["alice"])
+    alerts.alert_rule_create(
+        actor=owner,
+        spec=alerts.RuleSpec(
+            name="Failed or canceled", statuses=["Failed", "Canceled"], all_members=True
+        ),
+    )
+    alerts.alert_rule_create(
+        actor=owner,
+        spec=alerts.RuleSpec(name="Runs gone quiet", silent_minutes=3, members=[DEMO_USERNAME]),
+    )
+    alerts.alert_rule_create(
+        actor=alice,
+        spec=alerts.RuleSpec(
+            name="My runs finished",
+            mine_only=True,
+            statuses=["Completed", "Failed", "Canceled"],
+        ),
+    )
 
 
 def _name_user(user, first: str, last: str) -> None:
