@@ -62,7 +62,7 @@ from django.db.models.lookups import (
 )
 from django.utils import timezone
 
-from runs.status import Status
+from runs.statuses import Status
 
 # Hard limits: anything beyond them is a QueryError (HTTP 400), never a deep
 # recursion or a slow query.

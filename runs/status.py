@@ -4,36 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from runs.exceptions import InvalidTransition
+
+# The statuses live in a module of their own (which imports nothing of the project), so
+# that the models, the filter language and notifications need not import the machine.
+from runs.statuses import ACTIVE, EXECUTING, TERMINAL, Status
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from runs.models import Run
 
+__all__ = ["ACTIVE", "ALLOWED", "EXECUTING", "TERMINAL", "Status", "can_transition", "transition"]
 
-class Status(models.TextChoices):
-    NOT_STARTED = "NotStarted"
-    QUEUED = "Queued"
-    PREPARING = "Preparing"
-    STARTING = "Starting"
-    RUNNING = "Running"
-    FINALIZING = "Finalizing"
-    CANCEL_REQUESTED = "CancelRequested"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
-
-
-TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED})
-# Someone holds these runs: a cancel must be noticed by the process, not just recorded.
-EXECUTING = frozenset(
-    {Status.PREPARING, Status.STARTING, Status.RUNNING, Status.FINALIZING, Status.CANCEL_REQUESTED}
-)
-ACTIVE = frozenset(Status) - TERMINAL
 
 _FORWARD = [
     Status.NOT_STARTED,

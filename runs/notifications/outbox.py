@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from runs import query
 from runs.models import AlertRule, Membership, Notification, Run
-from runs.status import EXECUTING, Status
+from runs.statuses import EXECUTING, Status
 
 logger = logging.getLogger(__name__)
 
