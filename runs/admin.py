@@ -155,9 +155,53 @@ class RunEventAdmin(admin.ModelAdmin):
 
 @admin.register(models.ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "run", "created", "last_used"]
-    readonly_fields = ["prefix", "token_hash"]
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "workspace",
+        "run",
+        "created",
+        "last_used",
+        "expires",
+        "revoked_at",
+    ]
+    list_filter = ["workspace"]
+    readonly_fields = ["prefix", "token_hash", "revoked_at", "revoked_by"]
     raw_id_fields = ["run"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset) -> None:
+        for token in queryset.filter(revoked_at__isnull=True):
+            services.token_revoke(token=token)
+
+
+@admin.register(models.Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["invitee", "workspace", "role", "invited_by", "created"]
+    list_filter = ["workspace", "role"]
+    search_fields = ["invitee"]
+
+
+@admin.register(models.AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "scope", "owner", "experiment", "created"]
+    list_filter = ["workspace", "scope"]
+    search_fields = ["name"]
+    raw_id_fields = ["run", "experiment"]
+    filter_horizontal = ["members"]
+
+
+@admin.register(models.Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The outbox: what was sent, what waits, what failed and why."""
+
+    list_display = ["rule", "run", "status", "address", "state", "attempts", "created", "sent_at"]
+    list_filter = ["state", "channel", "event", "workspace"]
+    search_fields = ["address", "run__id"]
+    raw_id_fields = ["run", "rule", "user"]
+    readonly_fields = ["claim", "claimed_until"]
 
 
 User = get_user_model()

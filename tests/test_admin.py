@@ -24,6 +24,10 @@ MODELS = [
     models.LatestMetric,
     models.MetricBatch,
     models.RunFile,
+    models.ApiToken,
+    models.Invitation,
+    models.AlertRule,
+    models.Notification,
 ]
 
 
@@ -110,3 +114,15 @@ def test_renames_in_the_admin_reach_the_free_text(admin, workspace):
     admin.post(_url(models.Tag, "delete", tag.pk), {"post": "yes"})
     run.refresh_from_db()
     assert "quality" not in run.search_text.split("\n")
+
+
+def test_the_admin_revokes_tokens(admin, workspace):
+    from runs import services
+
+    token, secret = services.token_create(user=admin.user, name="laptop", workspace=workspace)
+    url = _url(models.ApiToken, "changelist")
+    response = admin.post(url, {"action": "revoke", "_selected_action": [token.pk]})
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert admin.get(url).status_code == 200
