@@ -7,13 +7,14 @@ row per recipient; runs.notifications.sender delivers them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from runs import query
@@ -55,15 +56,27 @@ def status_changed(*, run: Run, status: str) -> int:
     rules = list(_rules().filter(**{flag: True}, workspace__runs=run.pk))
     if not rules:
         return 0
-    facts = Run.objects.only(
-        "id", "workspace_id", "experiment_id", "parent_id", "root_id", "submitted_by_id"
-    ).get(pk=run.pk)
+    # The run, and each filter's verdict on it, in one query.
+    filters = {f"rule_{r.pk}": _filter_q(r) for r in rules if r.filter}
+    verdicts = {
+        name: Case(When(cond, then=Value(True)), default=Value(False), output_field=BooleanField())
+        for name, cond in filters.items()
+        if cond is not None
+    }
+    facts = (
+        Run.objects.only(
+            "id", "workspace_id", "experiment_id", "parent_id", "root_id", "submitted_by_id"
+        )
+        .annotate(**verdicts)
+        .get(pk=run.pk)
+    )
     matching = [rule for rule in rules if rule_matches(rule, facts)]
     return _write(matching, [facts], event=Notification.Event.STATUS, status=status)
 
 
 def rule_matches(rule: AlertRule, run: Run) -> bool:
-    """Whether `run` (after its change) is one of the runs `rule` watches."""
+    """Whether `run` (after its change) is one of the runs `rule` watches. A filter's
+    verdict is read from the run's `rule_<id>` annotation when it has one."""
     if rule.experiment_id is not None and run.experiment_id != rule.experiment_id:
         return False
     if rule.run_id is not None and not _in_subtree(run, rule.run):
@@ -71,6 +84,9 @@ def rule_matches(rule: AlertRule, run: Run) -> bool:
     if rule.mine_only and run.submitted_by_id != rule.owner_id:
         return False
     if rule.filter:
+        verdict = getattr(run, f"rule_{rule.pk}", None)
+        if verdict is not None:
+            return bool(verdict)
         condition = _filter_q(rule)
         return condition is not None and Run.objects.filter(pk=run.pk).filter(condition).exists()
     return True
@@ -80,10 +96,15 @@ def _in_subtree(run: Run, top: Run) -> bool:
     return run.root_id == top.root_id and (run.pk == top.pk or run.pk.startswith(f"{top.pk}_"))
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> query.Node:
+    return query.parse(text)
+
+
 def _filter_q(rule: AlertRule) -> Q | None:
     """The rule's filter as a condition; None (matches nothing) if it no longer parses."""
     try:
-        return query.to_q(query.parse(rule.filter))
+        return query.to_q(_parsed(rule.filter))
     except query.QueryError:
         logger.warning("alert rule %s: its filter no longer parses: %r", rule.pk, rule.filter)
         return None

@@ -8,6 +8,7 @@ are not listed: they end with their run.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -54,7 +55,7 @@ def _render(
         "created_token": created,
         "is_owner": ws.membership.has_role(Role.OWNER),
         "error": error,
-        "api_url": request.build_absolute_uri("/api/"),
+        "studio_url": settings.STUDIO_BASE_URL,
     }
     return render(request, TEMPLATE, ctx, status=status)
 

@@ -68,3 +68,19 @@ def test_a_lone_top_level_run_goes_at_once(smtp, workspace, owner, experiment):
     rule(workspace, owner, on_failed=True, emails=["ops@example.com"])
     services.run_fail(run=RunFactory(experiment=experiment))
     assert notifications_send_due().sent == 1
+
+
+def test_a_grouped_message_costs_the_same_queries_for_5_or_200_runs(
+    smtp, workspace, owner, experiment, django_assert_max_num_queries
+):
+    rule(workspace, owner, on_failed=True, emails=["ops@example.com"])
+    counts = []
+    for size in (5, 200):
+        sweep = RunFactory(experiment=experiment)
+        for child in services.run_create_children(parent=sweep, count=size):
+            services.run_fail(run=child)
+        # due rows, claim, the claimed rows, runs + tags + properties + metrics, sent
+        with django_assert_max_num_queries(8) as captured:
+            assert notifications_send_due(now=later(61)).sent == 1
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1]
