@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from runs.statuses import EXECUTING, TERMINAL, Status
+from runs.lifecycle import EXECUTING, TERMINAL, Status
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 NAME_HELP = "1-100 characters: letters, digits, '.', '_' and '-', starting with a letter or digit."

@@ -62,7 +62,7 @@ from django.db.models.lookups import (
 )
 from django.utils import timezone
 
-from runs.statuses import Status
+from runs.lifecycle import Status
 
 # Hard limits: anything beyond them is a QueryError (HTTP 400), never a deep
 # recursion or a slow query.

@@ -8,16 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from runs.exceptions import InvalidTransition
-
-# The statuses live in a module of their own (which imports nothing of the project), so
-# that the models, the filter language and notifications need not import the machine.
-from runs.statuses import ACTIVE, EXECUTING, TERMINAL, Status
+from runs.lifecycle import ACTIVE, EXECUTING, TERMINAL, Status
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from runs.models import Run
 
+# The values and sets live in runs.lifecycle; they are importable from here too.
 __all__ = ["ACTIVE", "ALLOWED", "EXECUTING", "TERMINAL", "Status", "can_transition", "transition"]
 
 

@@ -18,8 +18,8 @@ from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from runs import query
+from runs.lifecycle import EXECUTING, Status
 from runs.models import AlertRule, Membership, Notification, Run
-from runs.statuses import EXECUTING, Status
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,7 @@
-"""The run statuses and their groups. runs.status is the machine that moves runs between
-them (and re-exports these names)."""
+"""Run statuses: their values and the sets of them.
+
+Below the models and the status machine (runs.status), which both import it.
+"""
 
 from django.db import models
 
