@@ -22,6 +22,16 @@ def validate_name(value: str) -> None:
         raise ValidationError(f"{value!r} is not a valid name: {NAME_HELP}")
 
 
+def one_or_none(qs: models.QuerySet):
+    """The row of a lookup by a unique key, or None, read without an ORDER BY.
+
+    `first()` orders by the model's default ordering: on a lookup by primary key that
+    sort made SQLite walk the workspace's runs along a (workspace, created) index
+    instead of reading the one row through the key.
+    """
+    return next(iter(qs.order_by()[:1]), None)
+
+
 class Role(models.TextChoices):
     READER = "reader"
     CONTRIBUTOR = "contributor"

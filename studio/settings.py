@@ -138,6 +138,9 @@ STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 
 # Runs whose heartbeat is older than this are marked Failed (HeartbeatLost).
 STUDIO_HEARTBEAT_TIMEOUT = env_float("STUDIO_HEARTBEAT_TIMEOUT", 120.0)
+# SQLite: how often (seconds, per process) a new connection checks whether the query
+# planner's statistics are stale and refreshes them (runs.services.maintenance); 0: never.
+STUDIO_DB_OPTIMIZE_INTERVAL = env_float("STUDIO_DB_OPTIMIZE_INTERVAL", 600.0)
 
 # Email: SMTP when EMAIL_HOST is set; otherwise each message is written to a file
 # under EMAIL_FILE_PATH, which the Alerts page's Outbox tab shows (the embedded setup).

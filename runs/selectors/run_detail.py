@@ -18,6 +18,7 @@ from runs.models import (
     RunFile,
     Tag,
     Workspace,
+    one_or_none,
 )
 from runs.selectors.compare import compare_series
 from runs.status import TERMINAL
@@ -66,11 +67,10 @@ class RunDetail:
 
 def run_for_detail(*, workspace: Workspace, run_id: str) -> Run:
     """The run with its experiment, submitter and parent, or Http404 (also for other workspaces)."""
-    run = (
-        Run.objects.filter(workspace=workspace, pk=run_id)
-        .select_related("experiment", "submitted_by", "parent")
-        .first()
+    run = Run.objects.filter(workspace=workspace, pk=run_id).select_related(
+        "experiment", "submitted_by", "parent"
     )
+    run = one_or_none(run)
     if run is None:
         raise Http404("No such run.")
     return run
@@ -92,8 +92,8 @@ def run_detail(*, workspace: Workspace, run_id: str) -> RunDetail:
             Prefetch("latest_metrics", queryset=LatestMetric.objects.order_by("name")),
             Prefetch("files", queryset=RunFile.objects.order_by("kind", "path")),
         )
-        .first()
     )
+    run = one_or_none(run)
     if run is None:
         raise Http404("No such run.")
     files = list(run.files.all())
@@ -174,7 +174,7 @@ def run_file_get(*, run: Run, path: str | None = None, file_id: int | None = Non
     """One of the run's files by path or id, or Http404."""
     qs = RunFile.objects.filter(run=run)
     qs = qs.filter(path=path) if path is not None else qs.filter(pk=file_id)
-    rf = qs.first()
+    rf = one_or_none(qs)
     if rf is None:
         raise Http404("No such file.")
     return rf

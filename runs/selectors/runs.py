@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from runs.models import LatestMetric, Property, Run, RunFile, Tag, Workspace
+from runs.models import LatestMetric, Property, Run, RunFile, Tag, Workspace, one_or_none
 
 RUN_DOCUMENT_PREFETCH = (
     Prefetch("tags", queryset=Tag.objects.order_by("key")),
@@ -22,16 +22,17 @@ def run_get(
     `lean`: only its id and workspace, for writes that need no more (metric batches).
     """
     if lean:
-        qs = Run.objects.filter(workspace=workspace).only("id", "workspace_id")
+        qs = Run.objects.only("id", "workspace_id")
     else:
-        qs = Run.objects.filter(workspace=workspace).select_related(
-            "workspace", "experiment", "submitted_by"
-        )
+        # Not the workspace: the caller has it, and with a join to it SQLite (without
+        # statistics) started from the workspace and walked its runs.
+        qs = Run.objects.select_related("experiment", "submitted_by")
     if for_document:
         qs = qs.prefetch_related(*RUN_DOCUMENT_PREFETCH)
-    run = qs.filter(pk=run_id).first()
+    run = one_or_none(qs.filter(pk=run_id, workspace=workspace))
     if run is None:
         raise Http404("No such run.")
+    run.workspace = workspace
     return run
 
 
@@ -88,10 +89,13 @@ def runs_for_documents(*, workspace: Workspace, ids: list[str]) -> list[Run]:
     """The runs `ids` of the workspace, loaded for documents, in the order of `ids`."""
     qs = (
         Run.objects.filter(workspace=workspace, pk__in=ids)
-        .select_related("workspace", "experiment", "submitted_by")
+        .select_related("experiment", "submitted_by")
         .prefetch_related(*RUN_DOCUMENT_PREFETCH)
+        .order_by()
     )
     by_id = {r.pk: r for r in qs}
+    for run in by_id.values():
+        run.workspace = workspace
     return [by_id[i] for i in ids if i in by_id]
 
 

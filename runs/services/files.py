@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from runs.exceptions import ValidationFailed
-from runs.models import Run, RunFile
+from runs.models import Run, RunFile, one_or_none
 
 MAX_PATH = 500
 
@@ -40,7 +40,7 @@ def run_file_upload(
         raise ValidationFailed(
             f"file kind must be one of {', '.join(RunFile.Kind.values)}, not {kind!r}"
         )
-    existing = RunFile.objects.filter(run=run, path=path).first()
+    existing = one_or_none(RunFile.objects.filter(run=run, path=path))
     if existing is not None:
         existing.file.delete(save=False)
         rf = existing
@@ -57,7 +57,7 @@ def run_file_upload(
 def run_file_append(*, run: Run, path: str, data: bytes, kind: str = RunFile.Kind.LOG) -> RunFile:
     """Append bytes to a run file (a growing log), creating it on first use."""
     path = clean_path(path)
-    rf = RunFile.objects.filter(run=run, path=path).first()
+    rf = one_or_none(RunFile.objects.filter(run=run, path=path))
     if rf is None:
         return run_file_upload(run=run, path=path, content=ContentFile(data), kind=kind)
     with rf.file.storage.open(rf.file.name, "ab") as fh:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from runs.exceptions import Forbidden, NotFound, Unauthorized, ValidationFailed
-from runs.models import ApiToken, Membership, Role, Run, Workspace
+from runs.models import ApiToken, Membership, Role, Run, Workspace, one_or_none
 
 TOKEN_PREFIX = "rhs_"  # noqa: S105 - a marker, not a secret
 TOKEN_NAME_MAX = 100
@@ -63,10 +63,10 @@ def token_authenticate(secret: str) -> ApiToken | None:
     why, for a revoked or expired token."""
     if not secret or len(secret) > 200:
         return None
-    token = (
-        ApiToken.objects.select_related("user", "workspace")
-        .filter(token_hash=_hash(secret), user__is_active=True)
-        .first()
+    token = one_or_none(
+        ApiToken.objects.select_related("user", "workspace").filter(
+            token_hash=_hash(secret), user__is_active=True
+        )
     )
     if token is None:
         return None

@@ -1,0 +1,86 @@
+"""Database upkeep: the query planner's statistics kept current.
+
+SQLite plans from statistics (`sqlite_stat1`) only once ANALYZE has written them;
+without them it picks indexes by their shape, and a lookup by primary key could walk
+a workspace's runs along another index. ANALYZE runs after migrations, after bulk
+loads (seed_demo, import_mlflow) and, at most once per STUDIO_DB_OPTIMIZE_INTERVAL
+seconds in each process, when a connection opens and the runs table has grown past
+twice what the statistics saw. PostgreSQL's autovacuum analyses by itself; bulk
+loads still ask for ANALYZE at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import connections
+
+log = logging.getLogger(__name__)
+
+# Rows read per index by SQLite's ANALYZE: approximate statistics, in milliseconds
+# even at a million runs (a full ANALYZE reads every index whole).
+ANALYSIS_LIMIT = 1000
+# Below this many runs every plan is fast: statistics are not worth keeping current.
+SMALL_TABLE = 1000
+
+_next_check: dict[str, float] = {}
+
+
+def database_optimize(*, using: str = "default") -> None:
+    """Refresh the planner's statistics for every table now."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+            cursor.execute("ANALYZE")
+            cursor.execute("PRAGMA optimize")
+        else:
+            cursor.execute("ANALYZE")
+
+
+def statistics_stale(*, using: str = "default") -> bool:
+    """Whether SQLite's statistics miss the runs table or saw less than half of it."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE name IN ('runs_run', 'sqlite_stat1')")
+        tables = {name for (name,) in cursor.fetchall()}
+        if "runs_run" not in tables:  # not migrated yet
+            return False
+        cursor.execute("SELECT max(rowid) FROM runs_run")
+        rows = cursor.fetchone()[0] or 0
+        if rows < SMALL_TABLE:
+            return False
+        if "sqlite_stat1" not in tables:
+            return True
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs_run' LIMIT 1")
+        row = cursor.fetchone()
+    seen = int(row[0].split()[0]) if row else 0
+    return rows > 2 * seen
+
+
+def optimize_when_due(sender, connection, **kwargs) -> None:
+    """On a new SQLite connection: ANALYZE when the statistics are stale, checked at
+    most once per STUDIO_DB_OPTIMIZE_INTERVAL seconds in this process (0: never)."""
+    interval = settings.STUDIO_DB_OPTIMIZE_INTERVAL
+    if connection.vendor != "sqlite" or interval <= 0:
+        return
+    now = time.monotonic()
+    if now < _next_check.get(connection.alias, 0.0):
+        return
+    _next_check[connection.alias] = now + interval
+    try:
+        if statistics_stale(using=connection.alias):
+            started = time.perf_counter()
+            database_optimize(using=connection.alias)
+            log.info("ANALYZE: %.0f ms", (time.perf_counter() - started) * 1000)
+    except Exception:  # a busy or read-only database: plans stay as they were
+        log.warning("could not refresh the planner's statistics", exc_info=True)
+
+
+def optimize_after_migrate(sender, using: str = "default", **kwargs) -> None:
+    """post_migrate: statistics for the tables as the migrations left them."""
+    database_optimize(using=using)
