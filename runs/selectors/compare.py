@@ -11,6 +11,7 @@ import numpy as np
 from django.db.models import Prefetch, Q, QuerySet
 
 from runs import downsample
+from runs import metrics_codec as codec
 from runs.models import LatestMetric, MetricChunk, Property, Run, Tag, Workspace
 
 MAX_COMPARE_RUNS = 100
@@ -259,8 +260,8 @@ def compare_series(
     for run_id, group in itertools.groupby(rows.iterator(chunk_size=500), key=lambda r: r[0]):
         parts = list(group)
         # One read of the joined bytes, in place: no Python loop per chunk or per point.
-        steps = _unpack_joined("<i8", [p[1] for p in parts])
-        values = _unpack_joined("<f8", [p[2] for p in parts])
+        steps = _joined(codec.decode_ints, [p[1] for p in parts])
+        values = _joined(codec.decode_floats, [p[2] for p in parts])
         if start_step is not None or end_step is not None:
             steps, values = _in_range(steps, values, start_step, end_step)
         lines[run_id] = (*downsample.minmax(steps, values, max_points), len(steps))
@@ -279,9 +280,11 @@ def compare_series(
     return out
 
 
-def _unpack_joined(dtype: str, blobs: list) -> np.ndarray:
-    """The items of packed chunks (little-endian, as metrics_codec writes them), read in place."""
-    return np.frombuffer(b"".join(blobs), dtype=dtype)
+def _joined(decode, blobs: list) -> np.ndarray:
+    """The items of a series' chunks (runs.metrics_codec), as one array."""
+    if len(blobs) == 1:
+        return decode(blobs[0])
+    return np.concatenate([decode(b) for b in blobs])
 
 
 def _in_range(
@@ -306,9 +309,9 @@ def metric_chunks(*, run: Run, name: str) -> Iterator[tuple[list, list, list]]:
     )
     for steps, values, times in chunks.iterator(chunk_size=50):
         yield (
-            np.frombuffer(steps, dtype="<i8").tolist(),
-            np.frombuffer(values, dtype="<f8").tolist(),
-            np.frombuffer(times, dtype="<f8").tolist(),
+            codec.decode_ints(steps).tolist(),
+            codec.decode_floats(values).tolist(),
+            codec.decode_times(times).tolist(),
         )
 
 

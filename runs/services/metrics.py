@@ -7,10 +7,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 
+from runs import metrics_codec as codec
 from runs.exceptions import PayloadTooLarge, ValidationFailed
-from runs.metrics_codec import pack, unpack
 from runs.models import LatestMetric, MetricBatch, MetricChunk, Run
 from runs.services.tags import check_key
 
@@ -162,8 +164,9 @@ def _store(run: Run, series: list[SeriesIn]) -> None:
         p.times.extend(s.times if s.times is not None else [now] * len(s.values))
     new_chunks: list[MetricChunk] = []
     new_latest: list[LatestMetric] = []
+    last_chunks = _last_chunks(run, {name: latest.get(name) for name in points})
     for name, p in points.items():
-        new_chunks += _append(run, name, _last_chunk(run, name), p.steps, p.values, p.times)
+        new_chunks += _append(run, name, last_chunks.get(name), p.steps, p.values, p.times)
         value, step = _finite(p.values[-1]), p.steps[-1]
         when = datetime.fromtimestamp(p.times[-1], tz=UTC)
         lm = latest.get(name)
@@ -193,12 +196,32 @@ def _finite(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _last_chunk(run: Run, name: str) -> MetricChunk | None:
-    return MetricChunk.objects.filter(run=run, name=name).order_by("-seq").first()
+def _last_chunks(run: Run, latest: dict[str, LatestMetric | None]) -> dict[str, MetricChunk]:
+    """The last chunk of each series that has points, in one query.
+
+    Chunks are filled to CHUNK points before the next one starts, so a series of
+    `count` points ends in chunk (count - 1) // CHUNK: a lookup on the unique
+    (run, name, seq) index. A series without latest value has no chunk yet.
+    """
+    wanted = {name: (lm.count - 1) // CHUNK for name, lm in latest.items() if lm and lm.count}
+    if not wanted:
+        return {}
+    cond = Q()
+    for name, seq in wanted.items():
+        cond |= Q(name=name, seq=seq)
+    found = {c.name: c for c in MetricChunk.objects.filter(cond, run=run).order_by()}
+    for name in wanted.keys() - found.keys():
+        # Chunks written some other way (an import): the series' highest seq.
+        last = MetricChunk.objects.filter(run=run, name=name).order_by("-seq")[:1]
+        found.update({c.name: c for c in last})
+    return found
 
 
 def _append(run, name, last, steps, values, times) -> list[MetricChunk]:
     """Fill the series' last chunk up to CHUNK points, then cut new chunks."""
+    steps = np.asarray(steps, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    times = np.asarray(times, dtype=np.float64)
     i = 0
     seq = 0
     if last is not None:
@@ -206,19 +229,16 @@ def _append(run, name, last, steps, values, times) -> list[MetricChunk]:
         room = CHUNK - last.count
         if room > 0:
             i = min(room, len(steps))
-            s = unpack("q", last.steps)
-            s.extend(steps[:i])
-            v = unpack("d", last.values)
-            v.extend(values[:i])
-            t = unpack("d", last.times)
-            t.extend(times[:i])
+            s = np.concatenate([codec.decode_ints(last.steps), steps[:i]])
+            v = np.concatenate([codec.decode_floats(last.values), values[:i]])
+            t = np.concatenate([codec.decode_times(last.times), times[:i]])
             MetricChunk.objects.filter(pk=last.pk).update(
                 count=len(s),
-                first_step=min(last.first_step, *steps[:i]),
-                last_step=max(last.last_step, *steps[:i]),
-                steps=pack("q", s),
-                values=pack("d", v),
-                times=pack("d", t),
+                first_step=min(last.first_step, int(steps[:i].min())),
+                last_step=max(last.last_step, int(steps[:i].max())),
+                steps=codec.encode_ints(s),
+                values=codec.encode_floats(v),
+                times=codec.encode_times(t),
             )
     chunks = []
     while i < len(steps):
@@ -230,11 +250,11 @@ def _append(run, name, last, steps, values, times) -> list[MetricChunk]:
                 name=name,
                 seq=seq,
                 count=j - i,
-                first_step=min(part),
-                last_step=max(part),
-                steps=pack("q", part),
-                values=pack("d", values[i:j]),
-                times=pack("d", times[i:j]),
+                first_step=int(part.min()),
+                last_step=int(part.max()),
+                steps=codec.encode_ints(part),
+                values=codec.encode_floats(values[i:j]),
+                times=codec.encode_times(times[i:j]),
             )
         )
         seq += 1
@@ -251,16 +271,18 @@ def metric_series(
         chunks = chunks.filter(last_step__gte=start_step)
     if end_step is not None:
         chunks = chunks.filter(first_step__lte=end_step)
-    steps, values, times = [], [], []
-    for c in chunks.only("steps", "values", "times"):
-        steps.extend(unpack("q", c.steps))
-        values.extend(unpack("d", c.values))
-        times.extend(unpack("d", c.times))
+    parts = [
+        (codec.decode_ints(c.steps), codec.decode_floats(c.values), codec.decode_times(c.times))
+        for c in chunks.only("steps", "values", "times")
+    ]
+    if not parts:
+        return {"steps": [], "values": [], "times": []}
+    steps, values, times = (np.concatenate(column) for column in zip(*parts, strict=True))
     if start_step is not None or end_step is not None:
-        lo = start_step if start_step is not None else -(2**63)
-        hi = end_step if end_step is not None else 2**63
-        keep = [i for i, s in enumerate(steps) if lo <= s <= hi]
-        steps = [steps[i] for i in keep]
-        values = [values[i] for i in keep]
-        times = [times[i] for i in keep]
-    return {"steps": steps, "values": values, "times": times}
+        keep = np.ones(len(steps), dtype=bool)
+        if start_step is not None:
+            keep &= steps >= start_step
+        if end_step is not None:
+            keep &= steps <= end_step
+        steps, values, times = steps[keep], values[keep], times[keep]
+    return {"steps": steps.tolist(), "values": values.tolist(), "times": times.tolist()}
