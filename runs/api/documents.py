@@ -21,13 +21,27 @@ def finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def run_document_model(run: Run) -> RunDocument:
+def run_document_model(
+    run: Run,
+    *,
+    tags: dict[str, str | None] | None = None,
+    properties: dict[str, str] | None = None,
+    metrics: dict[str, float | None] | None = None,
+) -> RunDocument:
     """The document as a schema object (what API operations return).
 
     Reads only what selectors.run_get(for_document=True) and selectors.run_search
     load with the run: workspace, experiment and submitter joined, tags,
     properties and latest metrics prefetched (selectors.RUN_DOCUMENT_PREFETCH).
+    A caller that knows the tags, properties or metrics (a run just created) passes
+    them instead.
     """
+    if tags is None:
+        tags = {t.key: t.value for t in run.tags.all()}
+    if properties is None:
+        properties = {p.key: p.value for p in run.properties.all()}
+    if metrics is None:
+        metrics = {m.name: finite_or_none(m.value) for m in run.latest_metrics.all()}
     error = run.error_document()
     return RunDocument(
         run_id=run.id,
@@ -41,10 +55,10 @@ def run_document_model(run: Run) -> RunDocument:
         created_utc=run.created,
         start_time_utc=run.started,
         end_time_utc=run.ended,
-        tags={t.key: t.value for t in run.tags.all()},
-        properties={p.key: p.value for p in run.properties.all()},
+        tags=tags,
+        properties=properties,
         description=run.description,
-        metrics={m.name: finite_or_none(m.value) for m in run.latest_metrics.all()},
+        metrics=metrics,
         error=RunError(**error) if error else None,
         url=run_url(run.workspace.slug, run.id),
     )

@@ -34,7 +34,9 @@ from runs.api.schemas import (
 )
 from runs.exceptions import ValidationFailed
 from runs.models import Run
-from runs.services.tags import check_key
+from runs.selectors.run_list import DEFAULT_SORT, normalise_key, sort_is_valid
+from runs.services.properties import check_properties
+from runs.services.tags import check_key, check_tags
 from runs.status import Status as RunStatus
 
 router = Router(tags=["runs"], by_alias=True)
@@ -55,6 +57,23 @@ def _pairs(kind: str, items: list[str]) -> dict[str, str | None]:
             raise ApiError(400, "BadRequest", f"{kind} filter {key!r} is given twice")
         out[key] = value if sep else None
     return out
+
+
+def _sort(text: str | None) -> str:
+    """A sort key of the run list page (`-` for descending); a bad one is a 400."""
+    if text is None or not text.strip():
+        return DEFAULT_SORT
+    raw = text.strip()
+    key = normalise_key(raw.removeprefix("-"))
+    if not sort_is_valid(key):
+        raise ApiError(
+            400,
+            "BadRequest",
+            f"cannot sort by {raw[:60]!r}; use created, started, ended, duration, status, "
+            "name, experiment, submitter, target, id, or metrics.<name>, properties.<key>, "
+            "tags.<key>, with - for descending",
+        )
+    return f"-{key}" if raw.startswith("-") else key
 
 
 def _filter_condition(text: str | None) -> Q | None:
@@ -98,14 +117,23 @@ def run_create(request: HttpRequest, ws: str, body: RunCreateIn) -> Status:
             description=body.description,
             tags=body.tags,
             properties=body.properties,
+            started=body.start_time_utc,
+            ended=body.end_time_utc,
         )
-    run = selectors.run_get(workspace=workspace, run_id=run.id, for_document=True)
-    return Status(201, run_document_model(run))
+    # The document from what was just written: no second read of the run.
+    run.workspace = workspace
+    document = run_document_model(
+        run,
+        tags=dict(sorted(check_tags(body.tags or {}).items())),
+        properties=dict(sorted(check_properties(body.properties or {}).items())),
+        metrics={},
+    )
+    return Status(201, document)
 
 
 @router.get("/w/{ws}/runs", response={200: RunListOut, **ERRORS}, url_name="run-list")
 def run_list(request: HttpRequest, ws: str, params: Query[RunListQuery]) -> RunListOut:
-    """Runs newest first, filtered, a page at a time."""
+    """Runs filtered, a page at a time, newest first or in the order `sort` asks."""
     workspace = member_workspace(request, ws)
     scope = scope_run(request, workspace)
     parent = None
@@ -122,6 +150,7 @@ def run_list(request: HttpRequest, ws: str, params: Query[RunListQuery]) -> RunL
         include_children=params.include_children,
         condition=_filter_condition(params.filter),
         within=scope,
+        sort=_sort(params.sort),
     )
     return _page(qs, params.page, params.per_page)
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -166,11 +167,23 @@ class ExperimentsOut(Out):
 class RunCreateIn(In):
     experiment: str
     display_name: str = ""
-    status: Literal[Status.RUNNING, Status.NOT_STARTED, Status.QUEUED] = Status.RUNNING
+    # Completed, Failed and Canceled only with endTimeUtc (an imported run).
+    status: Literal[
+        Status.RUNNING,
+        Status.NOT_STARTED,
+        Status.QUEUED,
+        Status.COMPLETED,
+        Status.FAILED,
+        Status.CANCELED,
+    ] = Status.RUNNING
     target: str = Field(default="local", min_length=1, max_length=100)
     description: str = ""
     tags: dict[str, TagValue] | None = None
     properties: dict[str, PropertyValue] | None = None
+    # Imports from another tracker: when the run started and ended (ISO 8601 with a
+    # time zone). An end time needs a start time and a final status.
+    start_time_utc: AwareDatetime | None = None
+    end_time_utc: AwareDatetime | None = None
 
 
 class RunUpdateIn(In):
@@ -336,6 +349,9 @@ class RunListQuery(ChildrenQuery):
     include_children: bool = False
     # The filter language (runs.query).
     filter: str | None = None
+    # The run list page's sort keys: created, status, duration, metrics.<name>, ...;
+    # - for descending. Newest first when absent.
+    sort: str | None = Field(default=None, max_length=300)
 
 
 class SeriesQuery(QueryParams):

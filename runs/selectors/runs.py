@@ -6,6 +6,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from runs.models import LatestMetric, Property, Run, RunFile, Tag, Workspace, one_or_none
+from runs.selectors.run_list import DEFAULT_SORT, order_by
 
 RUN_DOCUMENT_PREFETCH = (
     Prefetch("tags", queryset=Tag.objects.order_by("key")),
@@ -48,8 +49,10 @@ def run_search(
     include_children: bool = False,
     condition: Q | None = None,
     within: Run | None = None,
+    sort: str = DEFAULT_SORT,
 ) -> QuerySet[Run]:
-    """Runs newest first, filtered as the API and the SDK ask.
+    """Runs filtered as the API and the SDK ask, in the order `sort` (a key the run
+    list's page sorts by, already checked; newest first by default).
 
     A tag or property given with the value None must only exist. Without
     `parent`, only top-level runs unless `include_children`. `condition` is a
@@ -78,11 +81,10 @@ def run_search(
     for key, value in (properties or {}).items():
         cond = Q(key=key) if value is None else Q(key=key, value=value)
         qs = qs.filter(pk__in=Property.objects.filter(cond).values("run_id"))
-    return (
-        qs.select_related("workspace", "experiment", "submitted_by")
-        .prefetch_related(*RUN_DOCUMENT_PREFETCH)
-        .order_by("-created", "-id")
+    qs = qs.select_related("workspace", "experiment", "submitted_by").prefetch_related(
+        *RUN_DOCUMENT_PREFETCH
     )
+    return order_by(qs, sort)
 
 
 def runs_for_documents(*, workspace: Workspace, ids: list[str]) -> list[Run]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -13,10 +13,10 @@ from django.utils import timezone
 from runs import status
 from runs.exceptions import ValidationFailed
 from runs.markdown import MAX_DESCRIPTION_CHARS, render_description
-from runs.models import Experiment, Run, RunEvent, Workspace, run_search_text
-from runs.services.properties import run_add_properties
+from runs.models import Experiment, Property, Run, RunEvent, Tag, Workspace, run_search_text
+from runs.services.properties import check_properties
 from runs.services.search import runs_refresh_search_text
-from runs.services.tags import run_set_tags
+from runs.services.tags import check_tags
 from runs.status import EXECUTING, TERMINAL, Status
 
 MAX_CHILDREN_PER_REQUEST = 1000
@@ -26,8 +26,9 @@ MAX_DISPLAY_NAME = 255
 CREATE_STATUSES = {Status.NOT_STARTED, Status.QUEUED, Status.RUNNING}
 
 
-def _new_run_id(experiment: Experiment) -> str:
-    return f"{experiment.name}_{int(time.time())}_{secrets.token_hex(4)}"
+def _new_run_id(experiment: Experiment, when: datetime | None = None) -> str:
+    seconds = int(when.timestamp()) if when is not None else int(time.time())
+    return f"{experiment.name}_{seconds}_{secrets.token_hex(4)}"
 
 
 def _check_display_name(name: str) -> str:
@@ -61,6 +62,30 @@ def _initial_times(run_status: str) -> dict:
     return {"created": now, "started": started, "heartbeat": started}
 
 
+def _imported_times(run_status: str, started: datetime | None, ended: datetime | None) -> dict:
+    """The times of a run whose start (and end) happened elsewhere: an import."""
+    if ended is not None:
+        if started is None:
+            raise ValidationFailed("endTimeUtc needs startTimeUtc")
+        if ended < started:
+            raise ValidationFailed(
+                f"endTimeUtc {ended.isoformat()} is before startTimeUtc {started.isoformat()}"
+            )
+        if run_status not in TERMINAL:
+            raise ValidationFailed(
+                f"a run created with endTimeUtc is Completed, Failed or Canceled, not {run_status}"
+            )
+    elif run_status in TERMINAL:
+        raise ValidationFailed(f"a run created as {run_status} needs endTimeUtc")
+    if run_status not in CREATE_STATUSES | TERMINAL:
+        raise ValidationFailed(
+            f"a run can be created as {', '.join(sorted(CREATE_STATUSES | TERMINAL))}, "
+            f"not {run_status}"
+        )
+    heartbeat = timezone.now() if run_status in EXECUTING else None
+    return {"created": started, "started": started, "ended": ended, "heartbeat": heartbeat}
+
+
 @transaction.atomic
 def run_create(
     *,
@@ -74,16 +99,28 @@ def run_create(
     properties: dict[str, str] | None = None,
     script: str = "",
     arguments: list[str] | None = None,
+    started: datetime | None = None,
+    ended: datetime | None = None,
 ) -> Run:
-    """A new top-level run of `experiment`, Running unless told otherwise."""
-    if run_status not in CREATE_STATUSES:
+    """A new top-level run of `experiment`, Running unless told otherwise.
+
+    `started` (and `ended`, with a final status) date a run that ran elsewhere: an
+    import from another tracker; the run then counts as created when it started.
+    Tags and properties are written with the run, and its search text holds the tags.
+    """
+    if started is not None or ended is not None or run_status in TERMINAL:
+        times = _imported_times(run_status, started, ended)
+    elif run_status in CREATE_STATUSES:
+        times = _initial_times(run_status)
+    else:
         raise ValidationFailed(
             f"a run can be created as {', '.join(sorted(CREATE_STATUSES))}, not {run_status}"
         )
-    run_id = _new_run_id(experiment)
+    run_id = _new_run_id(experiment, started)
     description = _check_description(description)
     display_name = _check_display_name(display_name)
-    run = Run.objects.create(
+    clean_tags = check_tags(tags or {})
+    run = Run(
         id=run_id,
         workspace_id=experiment.workspace_id,
         experiment=experiment,
@@ -96,21 +133,24 @@ def run_create(
         description_html=_description_html(description, experiment.workspace_id),
         script=script,
         arguments=arguments or [],
-        # Tags join it when run_set_tags stores them.
         search_text=run_search_text(
             run_id=run_id,
             display_name=display_name,
             description=description,
             experiment=experiment.name,
             submitter=user.username if user is not None else None,
-            tags={},
+            tags=dict(sorted(clean_tags.items())),
         ),
-        **_initial_times(run_status),
+        **times,
     )
-    if tags:
-        run_set_tags(run=run, tags=tags, actor=user, record=False)
+    # A new run has no tags or properties yet: inserted at once, nothing read first.
+    run.save(force_insert=True)
+    Tag.objects.bulk_create(Tag(run=run, key=k, value=v) for k, v in clean_tags.items())
     if properties:
-        run_add_properties(run=run, properties=properties, actor=user, record=False)
+        clean_properties = check_properties(properties)
+        Property.objects.bulk_create(
+            Property(run=run, key=k, value=v) for k, v in clean_properties.items()
+        )
     return run
 
 
@@ -147,6 +187,8 @@ def run_create_children(
     parent.child_counter = last
     times = _initial_times(run_status)
     names = [_check_display_name(n) for n in display_names] if display_names else [""] * count
+    values = tag_values or [None] * count
+    child_tags = [check_tags({tag_key: v}) if tag_key else {} for v in values]
     experiment_name = parent.experiment.name
     children = [
         Run(
@@ -165,16 +207,18 @@ def run_create_children(
                 description="",
                 experiment=experiment_name,
                 submitter=user.username if user is not None else None,
-                tags={},
+                tags=child_tags[i],
             ),
             **times,
         )
         for i, n in enumerate(range(last - count + 1, last + 1))
     ]
     Run.objects.bulk_create(children)
-    if tag_key:
-        for child, value in zip(children, tag_values or [None] * count, strict=True):
-            run_set_tags(run=child, tags={tag_key: value}, actor=user, record=False)
+    Tag.objects.bulk_create(
+        Tag(run=child, key=k, value=v)
+        for child, tags in zip(children, child_tags, strict=True)
+        for k, v in tags.items()
+    )
     return children
 
 

@@ -47,6 +47,13 @@ def check_value(kind: str, key: str, value, *, nullable: bool) -> str | None:
     return value
 
 
+def check_tags(tags: dict[str, str | None]) -> dict[str, str | None]:
+    """Tags to set, checked (keys and values), at most MAX_TAGS_PER_REQUEST of them."""
+    if len(tags) > MAX_TAGS_PER_REQUEST:
+        raise ValidationFailed(f"at most {MAX_TAGS_PER_REQUEST} tag changes per request")
+    return {check_key("tag", k): check_value("tag", k, v, nullable=True) for k, v in tags.items()}
+
+
 @transaction.atomic
 def run_set_tags(
     *,

@@ -284,3 +284,39 @@ def test_filtered_list_queries_do_not_grow(api_client, experiment, django_assert
         assert len(api_client.get(LIST, {"filter": text, "perPage": 2}).json()["runs"]) == 2
     with django_assert_num_queries(7):
         assert len(api_client.get(LIST, {"filter": text, "perPage": 100}).json()["runs"]) == 60
+
+
+# ---- sort ---------------------------------------------------------------------------
+
+
+def test_sort_by_the_page_keys(api_client, dated):
+    for run, loss in zip(dated, [0.3, None, 0.1], strict=True):
+        if loss is not None:
+            services.metric_log_batch(run=run, series=[services.SeriesIn("loss", [loss])])
+    services.run_set_tags(run=dated[1], tags={"quality": "b"})
+    services.run_set_tags(run=dated[2], tags={"quality": "a"})
+    oldest, middle, newest = (r.id for r in dated)
+    cases = {
+        "created": [oldest, middle, newest],
+        "-created": [newest, middle, oldest],
+        "metrics.loss": [newest, oldest, middle],  # runs without the metric last
+        "-metrics.loss": [oldest, newest, middle],
+        "tags.quality": [newest, middle, oldest],
+        "-id": sorted((oldest, middle, newest), reverse=True),
+        "runId": sorted((oldest, middle, newest)),
+    }
+    for sort, expected in cases.items():
+        assert ids(api_client.get(f"{LIST}?sort={sort}")) == expected, sort
+
+
+def test_sort_pages_stay_in_order(api_client, dated):
+    first = ids(api_client.get(f"{LIST}?sort=created&perPage=2"))
+    second = ids(api_client.get(f"{LIST}?sort=created&perPage=2&page=2"))
+    assert first + second == [r.id for r in dated]
+
+
+@pytest.mark.parametrize("sort", ["nope", "metrics.", "-", "--created", "tags", "x" * 301])
+def test_bad_sort_gets_a_message(api_client, dated, sort):
+    response = api_client.get(f"{LIST}?sort={sort}")
+    assert response.status_code == 400
+    assert "sort" in response.json()["error"]["message"]

@@ -147,7 +147,37 @@ def test_create_run_uses_an_existing_experiment(api_client, experiment):
         ({"experiment": "bad name!"}, 400, "ValidationError", "experiment name"),
         ({"experiment": ""}, 400, "ValidationError", "experiment name"),
         ({"experiment": "x" * 101}, 400, "ValidationError", "experiment name"),
-        ({"experiment": "e", "status": "Completed"}, 400, "BadRequest", "body.status"),
+        ({"experiment": "e", "status": "Completed"}, 400, "ValidationError", "needs endTimeUtc"),
+        ({"experiment": "e", "status": "CancelRequested"}, 400, "BadRequest", "body.status"),
+        (
+            {"experiment": "e", "endTimeUtc": "2025-01-01T00:00:00Z", "status": "Completed"},
+            400,
+            "ValidationError",
+            "endTimeUtc needs startTimeUtc",
+        ),
+        (
+            {
+                "experiment": "e",
+                "startTimeUtc": "2025-01-02T00:00:00Z",
+                "endTimeUtc": "2025-01-01T00:00:00Z",
+                "status": "Completed",
+            },
+            400,
+            "ValidationError",
+            "is before startTimeUtc",
+        ),
+        (
+            {
+                "experiment": "e",
+                "startTimeUtc": "2025-01-01T00:00:00Z",
+                "endTimeUtc": "2025-01-02T00:00:00Z",
+            },
+            400,
+            "ValidationError",
+            "Completed, Failed or Canceled, not Running",
+        ),
+        ({"experiment": "e", "startTimeUtc": "2025-01-01T00:00:00"}, 400, "BadRequest", "timezone"),
+        ({"experiment": "e", "startTimeUtc": "yesterday"}, 400, "BadRequest", "startTimeUtc"),
         ({"experiment": "e", "status": "running"}, 400, "BadRequest", "body.status"),
         ({"experiment": "e", "target": ""}, 400, "BadRequest", "body.target"),
         ({"experiment": "e", "target": "t" * 101}, 400, "BadRequest", "body.target"),
@@ -179,6 +209,39 @@ def test_create_run_bad_input(api_client, workspace, body, status, code, fragmen
     response = api_client.post_json("/api/w/team/runs", body)
     assert_error(response, status, code, fragment)
     assert not Run.objects.exists()
+
+
+def test_create_imported_run_keeps_its_times(api_client, workspace):
+    body = {
+        "experiment": "imported",
+        "status": "Completed",
+        "startTimeUtc": "2024-03-01T10:00:00Z",
+        "endTimeUtc": "2024-03-01T12:30:00.5+02:00",
+        "tags": {"source": "mlflow"},
+    }
+    doc = api_client.post_json("/api/w/team/runs", body).json()
+    assert doc["status"] == "Completed"
+    assert doc["startTimeUtc"] == "2024-03-01T10:00:00Z"
+    assert doc["createdUtc"] == "2024-03-01T10:00:00Z"
+    assert doc["endTimeUtc"] == "2024-03-01T10:30:00.500000Z"
+    assert doc["runId"].startswith(f"imported_{1709287200}_")
+    assert doc["tags"] == {"source": "mlflow"}
+    assert api_client.get(f"/api/w/team/runs/{doc['runId']}").json() == doc
+    # An imported run still takes its metrics.
+    stored = api_client.post_json(
+        f"/api/w/team/runs/{doc['runId']}/metrics", {"series": [{"name": "loss", "values": [1]}]}
+    )
+    assert stored.json()["stored"] == 1
+
+
+def test_create_answers_with_the_document_it_reads_back(api_client, workspace):
+    body = {"experiment": "e", "tags": {"b": 1, "a": None}, "properties": {"lr": 0.1}}
+    doc = api_client.post_json("/api/w/team/runs", body).json()
+    assert doc["tags"] == {"a": None, "b": "1"}
+    assert doc["properties"] == {"lr": "0.1"}
+    assert api_client.get(f"/api/w/team/runs/{doc['runId']}").json() == doc
+    run = Run.objects.get(pk=doc["runId"])
+    assert run.search_text.endswith("a\nb\n1")
 
 
 def test_failed_create_leaves_no_new_experiment(api_client, workspace):
