@@ -15,9 +15,15 @@ from runs.api.schemas import (
     MetricBatchIn,
     MetricBatchOut,
     MetricsOut,
+    RunSeriesOut,
+    RunsSeriesOut,
+    RunsSeriesQuery,
     SeriesOut,
     SeriesQuery,
 )
+
+# Runs in one multi-run series request (the compare page's limit).
+MAX_SERIES_RUNS = selectors.MAX_COMPARE_RUNS
 
 router = Router(tags=["metrics"], by_alias=True)
 
@@ -126,4 +132,63 @@ def metric_series(
         steps=series["steps"],
         values=[finite_or_none(v) for v in series["values"]],
         times=series["times"],
+    )
+
+
+@router.get(
+    "/w/{ws}/metrics/series",
+    response={200: RunsSeriesOut, **ERRORS},
+    url_name="metric-series-many",
+)
+def metric_series_many(
+    request: HttpRequest, ws: str, params: Query[RunsSeriesQuery]
+) -> RunsSeriesOut:
+    """One metric of several runs for a chart, each run downsampled on the server to at
+    most `maxPoints` points (each bucket's minimum and maximum, the ends kept)."""
+    workspace = member_workspace(request, ws)
+    token = token_of(request)
+    wanted = list(dict.fromkeys(i.strip() for i in params.runs.split(",") if i.strip()))
+    if not wanted:
+        raise ApiError(400, "BadRequest", "runs: give at least one run id")
+    if len(wanted) > MAX_SERIES_RUNS:
+        raise ApiError(
+            400, "BadRequest", f"runs: {len(wanted)} run ids; the limit is {MAX_SERIES_RUNS}"
+        )
+    if (
+        params.start_step is not None
+        and params.end_step is not None
+        and params.start_step > params.end_step
+    ):
+        raise ApiError(
+            400, "BadRequest", f"startStep {params.start_step} is after endStep {params.end_step}"
+        )
+    found = {
+        r.pk: r
+        for r in selectors.runs_for_series(workspace=workspace, ids=wanted)
+        if token.allows_run(r.pk)
+    }
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        shown = ", ".join(repr(i) for i in missing[:10]) + (" …" if len(missing) > 10 else "")
+        noun = "run" if len(missing) == 1 else "runs"
+        raise Http404(f"{noun} {shown} not found in workspace {ws!r}")
+    lines = selectors.compare_series(
+        runs=[found[i] for i in wanted],
+        name=params.name,
+        max_points=params.max_points,
+        start_step=params.start_step,
+        end_step=params.end_step,
+    )
+    return RunsSeriesOut(
+        name=params.name,
+        series=[
+            RunSeriesOut(
+                run_id=line["runId"],
+                display_name=line["displayName"],
+                steps=line["steps"],
+                values=[finite_or_none(v) for v in line["values"]],
+                total=line["total"],
+            )
+            for line in lines
+        ],
     )

@@ -310,6 +310,20 @@ class SeriesOut(Out):
     times: list[float]
 
 
+class RunSeriesOut(Out):
+    run_id: str
+    display_name: str
+    steps: list[int]
+    values: list[float | None]
+    # Points of the run in the step range before downsampling.
+    total: int
+
+
+class RunsSeriesOut(Out):
+    name: str
+    series: list[RunSeriesOut]
+
+
 # ---- files --------------------------------------------------------------------------
 
 
@@ -356,6 +370,16 @@ class RunListQuery(ChildrenQuery):
 
 class SeriesQuery(QueryParams):
     name: str
+    start_step: StepText | None = None
+    end_step: StepText | None = None
+
+
+class RunsSeriesQuery(QueryParams):
+    # Comma-separated run ids (at most MAX_SERIES_RUNS).
+    runs: str = Field(min_length=1, max_length=30_000)
+    name: str
+    # Each run's line is downsampled to at most this many points (min/max per bucket).
+    max_points: int = Field(default=2000, ge=4, le=100_000)
     start_step: StepText | None = None
     end_step: StepText | None = None
 

@@ -50,6 +50,7 @@ from runs.selectors.runs import (
     run_latest_metrics,
     run_search,
     runs_for_documents,
+    runs_for_series,
     runs_lean,
 )
 from runs.selectors.workspaces import (
@@ -106,6 +107,7 @@ __all__ = [
     "run_list_page",
     "run_search",
     "runs_for_documents",
+    "runs_for_series",
     "runs_lean",
     "invitations_for",
     "workspace_for_member",

@@ -101,6 +101,15 @@ def runs_for_documents(*, workspace: Workspace, ids: list[str]) -> list[Run]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+def runs_for_series(*, workspace: Workspace, ids: list[str]) -> list[Run]:
+    """The runs `ids` of the workspace found, with what a chart line shows (id, name)."""
+    return list(
+        Run.objects.filter(workspace=workspace, pk__in=ids)
+        .only("id", "display_name", "workspace_id")
+        .order_by()
+    )
+
+
 def runs_lean(*, workspace: Workspace, ids: list[str]) -> dict[str, Run]:
     """The runs `ids` of the workspace found, by id, with their id and workspace only."""
     qs = Run.objects.filter(workspace=workspace, pk__in=ids).only("id", "workspace_id")

@@ -313,3 +313,91 @@ def test_several_runs_are_for_writers_and_members(reader_api, outsider_api, scop
 def test_more_than_1000_runs_in_one_request_is_refused(run):
     with pytest.raises(PayloadTooLarge, match="1001 runs in one batch; the limit is 1000"):
         services.metric_log_batches(batches=[(run, [])] * 1001)
+
+
+# ---- several runs' series --------------------------------------------------------------
+
+MANY = "/api/w/team/metrics/series"
+
+
+@pytest.fixture
+def two_runs(experiment):
+    first, second = RunFactory(experiment=experiment), RunFactory(experiment=experiment)
+    values = [1 / (i + 1) for i in range(5000)]
+    values[100] = math.nan
+    services.metric_log_batch(run=first, series=[services.SeriesIn("loss", values)])
+    services.metric_log_batch(run=second, series=[services.SeriesIn("loss", [0.5, 0.25])])
+    return first, second
+
+
+def test_several_runs_series_downsampled_on_the_server(
+    reader_api, two_runs, django_assert_max_num_queries
+):
+    first, second = two_runs
+    # token (and its last-used time, once a minute), membership, the runs, their chunks
+    with django_assert_max_num_queries(5):
+        response = reader_api.get(f"{MANY}?runs={second.id},{first.id}&name=loss&maxPoints=100")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["name"] == "loss"
+    assert [s["runId"] for s in body["series"]] == [second.id, first.id]
+    short, long = body["series"]
+    assert (short["steps"], short["values"], short["total"]) == ([0, 1], [0.5, 0.25], 2)
+    assert long["total"] == 5000
+    assert len(long["steps"]) <= 100
+    assert (long["steps"][0], long["steps"][-1]) == (0, 4999)
+    assert long["values"][0] == 1.0
+
+
+def test_several_runs_series_in_a_step_range(reader_api, two_runs):
+    first, _ = two_runs
+    body = reader_api.get(f"{MANY}?runs={first.id}&name=loss&startStep=10&endStep=19").json()
+    assert body["series"][0]["steps"] == list(range(10, 20))
+    assert body["series"][0]["total"] == 10
+
+
+def test_a_run_without_the_metric_has_an_empty_line(reader_api, two_runs, experiment):
+    bare = RunFactory(experiment=experiment)
+    body = reader_api.get(f"{MANY}?runs={bare.id}&name=loss").json()
+    assert body["series"] == [
+        {
+            "runId": bare.id,
+            "displayName": bare.display_name or bare.id,
+            "steps": [],
+            "values": [],
+            "total": 0,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("qs", "status", "fragment"),
+    [
+        ("name=loss", 400, "runs"),
+        ("runs=,,&name=loss", 400, "at least one run"),
+        ("runs={first}", 400, "name"),
+        ("runs={first}&name=loss&maxPoints=3", 400, "maxPoints"),
+        ("runs={first}&name=loss&maxPoints=x", 400, "maxPoints"),
+        ("runs={first}&name=loss&startStep=5&endStep=1", 400, "after endStep"),
+        ("runs={many}&name=loss", 400, "the limit is 100"),
+        ("runs={first},nope&name=loss", 404, "'nope'"),
+        ("runs=secret_1_00000000&name=loss", 404, "secret_1_00000000"),
+    ],
+)
+def test_several_runs_series_bad_input(reader_api, two_runs, other_workspace, qs, status, fragment):
+    first, _ = two_runs
+    many = ",".join(f"r{i}" for i in range(101))
+    response = reader_api.get(f"{MANY}?" + qs.format(first=first.id, many=many))
+    assert response.status_code == status, response.content
+    assert fragment in response.json()["error"]["message"]
+
+
+def test_several_runs_series_outsider_gets_404(outsider_api, two_runs):
+    first, _ = two_runs
+    assert outsider_api.get(f"{MANY}?runs={first.id}&name=loss").status_code == 404
+
+
+def test_several_runs_series_within_a_run_scoped_token(scoped_api, run, two_runs):
+    first, _ = two_runs
+    assert scoped_api.get(f"{MANY}?runs={run.id}&name=loss").status_code == 200
+    assert scoped_api.get(f"{MANY}?runs={first.id}&name=loss").status_code == 404
