@@ -335,6 +335,30 @@ class RunFile(models.Model):
         return f"{self.run_id}/{self.path}"
 
 
+class RunFilePart(models.Model):
+    """Bytes appended to a run file (a growing log), stored as an object of their own.
+
+    Object stores cannot append: each append writes a new object, and the file's
+    content is its first object followed by its parts in `start` order
+    (runs.file_content). Many parts are merged back into one object now and then.
+    """
+
+    run_file = models.ForeignKey(RunFile, on_delete=models.CASCADE, related_name="parts")
+    # Where these bytes begin in the file.
+    start = models.BigIntegerField()
+    size = models.BigIntegerField()
+    name = models.CharField(max_length=1100)
+
+    class Meta:
+        ordering = ["run_file", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["run_file", "start"], name="run_file_part_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_file_id}@{self.start}+{self.size}"
+
+
 class RunEvent(models.Model):
     """The run's activity: who changed what, when, old -> new."""
 

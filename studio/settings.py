@@ -1,5 +1,6 @@
 """Settings, read from the environment. Defaults are the embedded setup."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -41,6 +42,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself: compressed, with far-future caching
+    # of the hashed names collectstatic writes.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,8 +133,43 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "staticfiles")))
+# WhiteNoise serves from it (and warns when it is missing, as before a collectstatic).
+with contextlib.suppress(OSError):  # a read-only image, the files collected elsewhere
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
+
+
+def _storages() -> dict:
+    """Run files on the local disk (MEDIA_ROOT) or, with S3_BUCKET, in an S3-compatible
+    object store (credentials from boto3's usual AWS_ACCESS_KEY_ID /
+    AWS_SECRET_ACCESS_KEY); static files hashed and compressed for WhiteNoise."""
+    bucket = env_str("S3_BUCKET")
+    if bucket:
+        default = {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
+                "region_name": env_str("S3_REGION") or None,
+                "location": env_str("S3_PREFIX").strip("/"),
+                # Files are streamed by the studio after a permission check, never linked.
+                "default_acl": None,
+                "querystring_auth": True,
+            },
+        }
+    else:
+        default = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    # Hashed names need `collectstatic`; with DEBUG the files come from their folders.
+    static = (
+        "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    )
+    return {"default": default, "staticfiles": {"BACKEND": static}}
+
+
+STORAGES = _storages()
 # Metric batches and file uploads can be large; the API enforces its own caps.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024

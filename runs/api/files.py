@@ -18,6 +18,7 @@ from runs import selectors, services
 from runs.api.auth import member_run
 from runs.api.errors import ERRORS, error_response
 from runs.api.schemas import FileOut, FileQuery, FilesOut
+from runs.file_content import open_run_file
 from runs.models import RunFile
 
 router = Router(tags=["files"], by_alias=True)
@@ -108,7 +109,7 @@ def file_content(
     except Http404:
         raise Http404(f"run {run.id} has no file {path!r}") from None
     try:
-        fh = rf.file.storage.open(rf.file.name, "rb")
+        fh = open_run_file(rf)
     except OSError:
         raise Http404(f"file {rf.path!r} is listed but missing from storage") from None
     fh.seek(0, 2)

@@ -9,6 +9,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 
 from runs import downsample
+from runs.file_content import open_run_file
 from runs.models import (
     LatestMetric,
     Membership,
@@ -193,7 +194,7 @@ class LogChunk:
 
 def run_log_tail(*, run_file: RunFile, max_bytes: int = LOG_TAIL_BYTES) -> LogChunk:
     """The last `max_bytes` of a log, starting at a line boundary when one is near."""
-    with run_file.file.storage.open(run_file.file.name, "rb") as fh:
+    with open_run_file(run_file) as fh:
         fh.seek(0, 2)
         size = fh.tell()
         start = max(0, size - max_bytes)
@@ -219,7 +220,7 @@ def run_log_tail(*, run_file: RunFile, max_bytes: int = LOG_TAIL_BYTES) -> LogCh
 
 def run_log_chunk(*, run_file: RunFile, offset: int, max_bytes: int = LOG_CHUNK_BYTES) -> LogChunk:
     """The bytes of a log from `offset` on, at most `max_bytes`, cut at a character boundary."""
-    with run_file.file.storage.open(run_file.file.name, "rb") as fh:
+    with open_run_file(run_file) as fh:
         fh.seek(0, 2)
         size = fh.tell()
         # A log replaced by a shorter one: start again from its beginning.

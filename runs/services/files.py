@@ -9,9 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from runs.exceptions import ValidationFailed
-from runs.models import Run, RunFile, one_or_none
+from runs.file_content import open_run_file
+from runs.models import Run, RunFile, RunFilePart, one_or_none
 
 MAX_PATH = 500
+# Appended parts a file keeps before they are merged into one stored object.
+MAX_PARTS = 64
 
 
 def clean_path(path: str) -> str:
@@ -42,6 +45,7 @@ def run_file_upload(
         )
     existing = one_or_none(RunFile.objects.filter(run=run, path=path))
     if existing is not None:
+        _delete_parts(existing)
         existing.file.delete(save=False)
         rf = existing
         rf.kind = kind
@@ -54,15 +58,46 @@ def run_file_upload(
     return rf
 
 
+@transaction.atomic
 def run_file_append(*, run: Run, path: str, data: bytes, kind: str = RunFile.Kind.LOG) -> RunFile:
-    """Append bytes to a run file (a growing log), creating it on first use."""
+    """Append bytes to a run file (a growing log), creating it on first use.
+
+    The bytes are a new stored object (a RunFilePart), never an append to the file in
+    place: object stores (S3 and the like) cannot append. Past MAX_PARTS parts the file
+    is merged back into one object.
+    """
     path = clean_path(path)
-    rf = one_or_none(RunFile.objects.filter(run=run, path=path))
+    # Locked (PostgreSQL; SQLite's immediate transactions serialise writers): two
+    # appends cannot both start at the same offset.
+    rf = one_or_none(RunFile.objects.select_for_update().filter(run=run, path=path))
     if rf is None:
         return run_file_upload(run=run, path=path, content=ContentFile(data), kind=kind)
-    with rf.file.storage.open(rf.file.name, "ab") as fh:
-        fh.write(data)
-    size = rf.file.storage.size(rf.file.name)
-    RunFile.objects.filter(pk=rf.pk).update(size=size, updated=timezone.now())
-    rf.size = size
+    if not data:
+        return rf
+    storage = rf.file.storage
+    name = storage.save(f"{rf.file.name}.parts/{rf.size:015d}", ContentFile(data))
+    RunFilePart.objects.create(run_file=rf, start=rf.size, size=len(data), name=name)
+    rf.size += len(data)
+    rf.updated = timezone.now()
+    RunFile.objects.filter(pk=rf.pk).update(size=rf.size, updated=rf.updated)
+    if RunFilePart.objects.filter(run_file=rf).count() > MAX_PARTS:
+        _merge_parts(rf)
     return rf
+
+
+def _merge_parts(rf: RunFile) -> None:
+    """The file and its parts written as one object again; the pieces deleted."""
+    with open_run_file(rf) as fh:
+        content = ContentFile(fh.read())
+    old = rf.file.name
+    _delete_parts(rf)
+    rf.file.save(posixpath.basename(rf.path), content, save=False)
+    rf.file.storage.delete(old)
+    RunFile.objects.filter(pk=rf.pk).update(file=rf.file.name)
+
+
+def _delete_parts(rf: RunFile) -> None:
+    storage = rf.file.storage
+    for name in RunFilePart.objects.filter(run_file=rf).values_list("name", flat=True):
+        storage.delete(name)
+    RunFilePart.objects.filter(run_file=rf).delete()

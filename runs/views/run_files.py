@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
 from runs import selectors
+from runs.file_content import open_run_file
 from runs.forms_detail import LogOffsetForm
 from runs.http import StudioRequest
 from runs.views.run_detail import TEMPLATE, base_context, load_run
@@ -23,7 +24,7 @@ def run_file(request: StudioRequest, workspace: str, run_id: str, path: str) -> 
     ws, run = load_run(request, workspace, run_id)
     rf = selectors.run_file_get(run=run, path=path)
     try:
-        fh = rf.file.open("rb")
+        fh = open_run_file(rf)
     except OSError:
         raise Http404("The file is listed but missing from storage.") from None
     return FileResponse(fh, as_attachment=True, filename=posixpath.basename(rf.path))
