@@ -55,6 +55,10 @@ class Dialect:
         whens = " ".join(f"WHEN {k} THEN '{v}'" for k, v in enumerate(values))
         return f"(CASE ({expr}) % {len(values)} {whens} END)"
 
+    def pick_number(self, values: list[int], expr: str) -> str:
+        whens = " ".join(f"WHEN {k} THEN {int(v)}" for k, v in enumerate(values))
+        return f"(CASE ({expr}) % {len(values)} {whens} END)"
+
     def blob(self, data: bytes) -> str:
         return f"'\\x{data.hex()}'::bytea" if self.pg else f"X'{data.hex()}'"
 
@@ -67,8 +71,8 @@ def seed(connection, workspace_id: int, experiment_ids: list[int], user_ids: lis
     started = time.perf_counter()
     roots = runs - runs // 10
     with_, source = d.numbers(roots)
-    exp_case = d.pick([str(e) for e in experiment_ids], "i")
-    user_case = d.pick([str(u) for u in user_ids], "i * 3")
+    exp_case = d.pick_number(experiment_ids, "i")
+    user_case = d.pick_number(user_ids, "i * 3")
     exp_name = d.pick([f"experiment-{k}" for k in range(len(experiment_ids))], "i")
     user_name = d.pick([f"scientist{k}" for k in range(len(user_ids))], "i * 3")
     model = d.pick(TAGS["model"], "i * 11")
@@ -114,9 +118,9 @@ def seed(connection, workspace_id: int, experiment_ids: list[int], user_ids: lis
             " started, ended, heartbeat, description, description_html, error_code,"
             " error_message, error_details, script, arguments, search_text)"
             f" SELECT {child_id}, {workspace_id},"
-            f" {d.pick([str(e) for e in experiment_ids], root_i)},"
+            f" {d.pick_number(experiment_ids, root_i)},"
             f" {parent_id}, {parent_id}, 0, 'fold ' || {d.text('(i - 1) % 5 + 1')},"
-            f" {status}, {d.pick([str(u) for u in user_ids], f'{root_i} * 3')}, 'local',"
+            f" {status}, {d.pick_number(user_ids, f'{root_i} * 3')}, 'local',"
             f" {d.seconds_after_t0(f'300 * {root_i} + (i - 1) % 5 + 1')},"
             f" {d.seconds_after_t0(f'300 * {root_i} + 10')},"
             f" CASE WHEN i % 100 < 90 THEN {d.seconds_after_t0(f'300 * {root_i} + 900')} END,"

@@ -101,14 +101,25 @@ class Run(models.Model):
     # `<experiment>_<unix-seconds>_<8 hex>`; children `<parent-id>_<n>`.
     id = models.CharField(primary_key=True, max_length=255)
     # Denormalised from the experiment: every list is scoped by workspace first.
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs")
-    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
+    # The foreign keys' own indexes are left out where an index of Meta.indexes starts
+    # with the same column (it serves the same lookups): less to write a run, less disk.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
+    experiment = models.ForeignKey(
+        Experiment, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     parent = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+        db_index=False,
     )
     # The top of this run's tree (itself for a top-level run), for whole-tree queries.
     root = models.ForeignKey(
-        "self", on_delete=models.CASCADE, related_name="tree_members", db_constraint=True
+        "self", on_delete=models.CASCADE, related_name="tree_members", db_index=False
     )
     # How many children were ever numbered under this run: the next child is _<n+1>.
     child_counter = models.PositiveIntegerField(default=0)
@@ -210,8 +221,12 @@ def run_search_text(
     return "\n".join(p for p in parts if p).lower()
 
 
+# The run's foreign key of the tables below needs no index of its own: each has a
+# unique constraint or an index that starts with `run`.
+
+
 class Tag(models.Model):
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tags")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tags", db_index=False)
     key = models.CharField(max_length=255)
     # NULL is a key-only tag ("worth another look"), distinct from the empty string.
     value = models.CharField(max_length=1000, null=True, blank=True)  # noqa: DJ001
@@ -226,7 +241,9 @@ class Tag(models.Model):
 
 
 class Property(models.Model):
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="properties")
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="properties", db_index=False
+    )
     key = models.CharField(max_length=255)
     value = models.CharField(max_length=1000, blank=True)
 
@@ -250,7 +267,9 @@ class MetricChunk(models.Model):
 
     CHUNK_POINTS = 1000
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_chunks")
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="metric_chunks", db_index=False
+    )
     name = models.CharField(max_length=255)
     seq = models.PositiveIntegerField()
     count = models.PositiveIntegerField()
@@ -274,7 +293,9 @@ class MetricChunk(models.Model):
 class LatestMetric(models.Model):
     """The last point of each series: list columns, sorting and filtering."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="latest_metrics")
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="latest_metrics", db_index=False
+    )
     name = models.CharField(max_length=255)
     # NULL when the last value was NaN (SQLite stores NaN as NULL anyway).
     value = models.FloatField(null=True)
@@ -296,7 +317,9 @@ class LatestMetric(models.Model):
 class MetricBatch(models.Model):
     """Idempotency keys of metric batches already stored: a resent batch is a no-op."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_batches")
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="metric_batches", db_index=False
+    )
     key = models.CharField(max_length=100)
     points = models.PositiveIntegerField()
     created = models.DateTimeField(default=timezone.now)
@@ -370,7 +393,7 @@ class RunEvent(models.Model):
         DISPLAY_NAME = "display_name"
         CANCEL = "cancel"
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events", db_index=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -118,3 +118,20 @@ def test_migration_recodes_raw_chunks_and_back():
     assert np.frombuffer(bytes(raw.times), "<f8").tolist() == times
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.parametrize(
+    ("values", "narrow"),
+    [
+        (np.float32(np.linspace(0, 1, 500)).astype(np.float64).tolist(), True),
+        ([math.nan, -0.0, math.inf, 0.5, -2.0], True),
+        ([0.1, 0.5], False),  # 0.1 is no float32 number: 8-byte words
+        ([3.4e38, 1e-45, 1e39], False),  # the last overflows float32
+    ],
+    ids=["float32 values", "float32 specials", "one double", "beyond float32"],
+)
+def test_float32_values_take_4_byte_words_and_come_back_bit_for_bit(values, narrow):
+    blob = codec.encode_floats(values)
+    assert blob[:1] == (codec.FORMAT_F32 if narrow else codec.FORMAT)
+    back = codec.decode_floats(blob)
+    assert back.view("<u8").tolist() == np.asarray(values, "<f8").view("<u8").tolist()
