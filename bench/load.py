@@ -1,0 +1,307 @@
+"""Load test: 50 browser-like sessions browse the studio while 8 SDK clients ingest.
+
+    .venv/bin/python bench/load.py [--runs 20000] [--sessions 50] [--clients 8]
+                                   [--seconds 60] [--workers 2] [--threads 4]
+
+Loopback only, bounded in time. Seeds `bench/results/load-<runs>.sqlite3` once (bench/
+seed.py; kept between runs), collects the static files, and starts the production
+stack: gunicorn (studio/gunicorn.py, `--workers` processes of `--threads` threads),
+DEBUG off, WhiteNoise. Then, for `--seconds`:
+
+- `--sessions` sessions, each signed in with its own cookie, browse like people do, a
+  page every 0.2-1.0 s: the run list (the five queries of bench/runlist.py, a few
+  pages deep), its htmx partial with another sort, the exact total, a run's page, its
+  chart data, the compare chart data of five runs;
+- `--clients` SDK processes log runs of 3 metrics x 100 steps one after another.
+
+Printed: requests a second, p50/p95/p99 latency and errors of the browsing, the
+runs and points the SDK clients stored (their last runs' counts checked), and the
+largest resident memory of a web process (VmRSS, sampled every second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+LISTS = [
+    "",
+    "tag=quality%3Agreat&sort=-metrics.m0",
+    "filter=tags.quality+%3D+%27great%27&sort=-metrics.m0",
+    "q=vit",
+    "status=Failed",
+]
+SORTS = ["-created", "status", "-metrics.m1", "duration", "name"]
+
+
+def environment(db: Path, static: Path, port: int, workers: int, threads: int) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "STUDIO_DATA_DIR": str(db.parent / "load-data"),
+        "STATIC_ROOT": str(static),
+        "DEBUG": "0",
+        "SECRET_KEY": "load-bench-only-secret-key-not-for-production-use-0123456789",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_THREADS": str(threads),
+        "GUNICORN_ACCESS_LOG": "",
+    }
+
+
+def prepare(env: dict, runs: int) -> str:
+    """Migrate, seed (once), collect static files; returns an API token."""
+
+    def manage(*args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout.strip()
+
+    manage("migrate", "--noinput")
+    manage("collectstatic", "--noinput")
+    code = (
+        "import sys; sys.path.insert(0, '.');"
+        "from django.contrib.auth import get_user_model;"
+        "from django.db import connection, transaction;"
+        "from runs.models import Experiment, Membership, Role, Workspace;"
+        "from runs.services.maintenance import database_optimize;"
+        "from bench.seed import seed\n"
+        "if not Workspace.objects.filter(slug='scale').exists():\n"
+        "    User = get_user_model()\n"
+        "    with transaction.atomic():\n"
+        "        ws = Workspace.objects.create(slug='scale', name='Scale')\n"
+        "        user = User.objects.create_user('bench', password='bench')\n"
+        "        Membership.objects.create(workspace=ws, user=user, role=Role.CONTRIBUTOR)\n"
+        "        users = [User.objects.create_user(f'scientist{n}').pk for n in range(5)]\n"
+        "        exps = [Experiment.objects.create(workspace=ws, name=f'experiment-{n}').pk"
+        " for n in range(10)]\n"
+        f"        print('seeded in', round(seed(connection, ws.pk, exps, users, {runs})), 's')\n"
+        "    database_optimize()\n"
+    )
+    print(manage("shell", "-c", code) or "reusing the seeded database")
+    return manage("create_api_token", "bench", "--workspace", "scale", "--name", "load")
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+
+    def add(self, seconds: float, error: str | None) -> None:
+        with self.lock:
+            self.latencies.append(seconds)
+            if error:
+                self.errors.append(error)
+
+
+def session(base: str, run_ids: list[str], deadline: float, stats: Stats, seed: int) -> None:
+    """One person in a browser: signs in, then a page every 0.2-1.0 s until the deadline."""
+    rng = random.Random(seed)
+    http = requests.Session()
+    page = http.get(f"{base}/accounts/login/", timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    http.post(
+        f"{base}/accounts/login/",
+        data={"username": "bench", "password": "bench", "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{base}/accounts/login/"},
+        timeout=30,
+    )
+    htmx = {"HX-Request": "true"}
+    while time.monotonic() < deadline:
+        query = rng.choice(LISTS)
+        run = rng.choice(run_ids)
+        choice = rng.random()
+        if choice < 0.35:
+            url, headers = f"{base}/w/scale/runs/?{query}&page={rng.randint(1, 5)}", {}
+        elif choice < 0.55:
+            url, headers = f"{base}/w/scale/runs/?{query}&sort={rng.choice(SORTS)}", htmx
+        elif choice < 0.62:
+            url, headers = f"{base}/w/scale/runs/count/?{query}", htmx
+        elif choice < 0.85:
+            url, headers = f"{base}/w/scale/runs/{run}/", {}
+        elif choice < 0.93:
+            url, headers = f"{base}/w/scale/runs/{run}/metrics.json?name=m0&name=m1&name=m2", {}
+        else:
+            five = ",".join(rng.sample(run_ids, 5))
+            url, headers = f"{base}/w/scale/charts/series.json?runs={five}&metric=m0", {}
+        start = time.perf_counter()
+        error = None
+        try:
+            response = http.get(url, headers=headers, timeout=30)
+            if response.status_code != 200:
+                error = f"{response.status_code} {url}"
+        except requests.RequestException as exc:
+            error = f"{type(exc).__name__} {url}"
+        stats.add(time.perf_counter() - start, error)
+        time.sleep(rng.uniform(0.2, 1.0))
+
+
+def ingest_client(url: str, token: str, seconds: float, out) -> None:
+    """An SDK process: small runs (3 metrics x 100 steps), one after another."""
+    from runs.sdk import Experiment, Workspace
+
+    ws = Workspace(url=url, token=token, name="scale")
+    exp = Experiment(workspace=ws, name="load-ingest")
+    deadline = time.monotonic() + seconds
+    runs = 0
+    last = None
+    while time.monotonic() < deadline:
+        run = exp.start_logging()
+        for step in range(100):
+            run.log("loss", 1.0 / (step + 1), step=step)
+            run.log("accuracy", step / 100, step=step)
+            run.log("lr", 0.1, step=step)
+        run.complete()
+        runs += 1
+        last = run.id
+    client = ws._client
+    metrics = client.json("GET", client.ws_path(f"/runs/{last}/metrics"))["metrics"]
+    out.put((runs, {name: m["count"] for name, m in metrics.items()}))
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=20_000)
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    import multiprocessing
+    import socket
+
+    db = BASE_DIR / "bench" / "results" / f"load-{args.runs}.sqlite3"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = environment(db, db.parent / "load-static", port, args.workers, args.threads)
+    token = prepare(env, args.runs)
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "studio/gunicorn.py", "studio.wsgi"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            try:
+                requests.get(f"{base}/accounts/login/", timeout=5)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        api = requests.Session()
+        api.headers["Authorization"] = f"Bearer {token}"
+        listed = api.get(f"{base}/api/w/scale/runs?perPage=500", timeout=60).json()["runs"]
+        run_ids = [r["runId"] for r in listed]
+
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        clients = [
+            context.Process(target=ingest_client, args=(base, token, args.seconds, results))
+            for _ in range(args.clients)
+        ]
+        stats = Stats()
+        deadline = time.monotonic() + args.seconds
+        sessions = [
+            threading.Thread(target=session, args=(base, run_ids, deadline, stats, n), daemon=True)
+            for n in range(args.sessions)
+        ]
+        started = time.monotonic()
+        for p in clients:
+            p.start()
+        for t in sessions:
+            t.start()
+        peak: dict[int, float] = {}
+        while time.monotonic() < deadline:
+            for pid in [server.pid, *_children(server.pid)]:
+                peak[pid] = max(peak.get(pid, 0.0), rss_mb(pid))
+            time.sleep(1)
+        for t in sessions:
+            t.join(60)
+        elapsed = time.monotonic() - started
+        ingested = [results.get(timeout=120) for _ in clients]
+        for p in clients:
+            p.join(30)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    lat = sorted(stats.latencies)
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(len(lat) * p))] * 1000
+
+    runs_done = sum(r for r, _ in ingested)
+    counts_ok = all(c == {"loss": 100, "accuracy": 100, "lr": 100} for _, c in ingested)
+    workers = {pid: mb for pid, mb in peak.items() if pid != server.pid}
+    print(
+        f"\n{args.sessions} sessions + {args.clients} SDK clients, {elapsed:.0f} s, "
+        f"gunicorn {args.workers} x {args.threads} threads, {args.runs:,} runs seeded\n"
+    )
+    print(f"browsing: {len(lat):,} requests, {len(lat) / elapsed:.1f} a second")
+    print(
+        f"latency: p50 {pct(0.50):.0f} ms, p95 {pct(0.95):.0f} ms, p99 {pct(0.99):.0f} ms, "
+        f"median {statistics.median(lat) * 1000:.0f} ms"
+    )
+    print(f"errors: {len(stats.errors)}" + (f" (first: {stats.errors[0]})" if stats.errors else ""))
+    print(
+        f"ingest: {runs_done:,} runs, {runs_done * 300:,} points "
+        f"({runs_done / elapsed:.1f} runs/s); last runs' counts "
+        f"{'all 3 x 100' if counts_ok else 'WRONG: ' + repr(ingested)}"
+    )
+    print(
+        f"web RSS: largest worker {max(workers.values(), default=0):.0f} MB, "
+        f"master {peak.get(server.pid, 0):.0f} MB"
+    )
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+if __name__ == "__main__":
+    main()
