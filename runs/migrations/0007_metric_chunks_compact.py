@@ -56,6 +56,6 @@ def backwards(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("runs", "0005_run_root_parent_index")]
+    dependencies = [("runs", "0006_alerts_tokens_invitations")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]
