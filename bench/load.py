@@ -102,7 +102,7 @@ def prepare(env: dict, runs: int) -> str:
         f"        print('seeded in', round(seed(connection, ws.pk, exps, users, {runs})), 's')\n"
         "    database_optimize()\n"
     )
-    print(manage("shell", "-c", code) or "reusing the seeded database")
+    print(manage("shell", "--no-imports", "-c", code) or "reusing the seeded database")
     return manage("create_api_token", "bench", "--workspace", "scale", "--name", "load")
 
 

@@ -32,16 +32,22 @@ def run_document_model(
 
     Reads only what selectors.run_get(for_document=True) and selectors.run_search
     load with the run: workspace, experiment and submitter joined, tags,
-    properties and latest metrics prefetched (selectors.RUN_DOCUMENT_PREFETCH).
+    properties and latest metrics read in one query (`run.document_parts`) or
+    prefetched for a list (selectors.RUN_DOCUMENT_PREFETCH).
     A caller that knows the tags, properties or metrics (a run just created) passes
     them instead.
     """
+    parts = getattr(run, "document_parts", None)  # selectors.run_get(for_document=True)
     if tags is None:
-        tags = {t.key: t.value for t in run.tags.all()}
+        tags = parts.tags if parts else {t.key: t.value for t in run.tags.all()}
     if properties is None:
-        properties = {p.key: p.value for p in run.properties.all()}
+        properties = parts.properties if parts else {p.key: p.value for p in run.properties.all()}
     if metrics is None:
-        metrics = {m.name: finite_or_none(m.value) for m in run.latest_metrics.all()}
+        metrics = (
+            {k: finite_or_none(v) for k, v in parts.metrics.items()}
+            if parts
+            else {m.name: finite_or_none(m.value) for m in run.latest_metrics.all()}
+        )
     error = run.error_document()
     return RunDocument(
         run_id=run.id,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -28,13 +32,46 @@ def run_get(
         # Not the workspace: the caller has it, and with a join to it SQLite (without
         # statistics) started from the workspace and walked its runs.
         qs = Run.objects.select_related("experiment", "submitted_by")
-    if for_document:
-        qs = qs.prefetch_related(*RUN_DOCUMENT_PREFETCH)
     run = one_or_none(qs.filter(pk=run_id, workspace=workspace))
     if run is None:
         raise Http404("No such run.")
     run.workspace = workspace
+    if for_document:
+        run.document_parts = run_document_parts(run_id=run.pk)
     return run
+
+
+@dataclass(frozen=True)
+class DocumentParts:
+    """What a run document lists beside the run's row, each by key."""
+
+    tags: dict[str, str | None]
+    properties: dict[str, str]
+    metrics: dict[str, float | None]
+
+
+# One query instead of three prefetches (each read through its (run, key) unique index):
+# a run document is the answer of most per-run API calls.
+# The NULLs are typed: PostgreSQL matches a UNION's column types branch by branch.
+_PARTS_SQL = (
+    'SELECT 0, "key", "value", CAST(NULL AS REAL) FROM "runs_tag" WHERE "run_id" = %s'
+    ' UNION ALL SELECT 1, "key", "value", CAST(NULL AS REAL) FROM "runs_property"'
+    ' WHERE "run_id" = %s'
+    ' UNION ALL SELECT 2, "name", CAST(NULL AS TEXT), "value" FROM "runs_latestmetric"'
+    ' WHERE "run_id" = %s'
+    " ORDER BY 1, 2"
+)
+
+
+def run_document_parts(*, run_id: str) -> DocumentParts:
+    """The run's tags, properties and latest metric values (NaN as None), by key."""
+    parts: tuple[dict, dict, dict] = ({}, {}, {})
+    with connection.cursor() as cursor:
+        cursor.execute(_PARTS_SQL, [run_id, run_id, run_id])
+        for kind, key, text, number in cursor.fetchall():
+            parts[kind][key] = number if kind == 2 else text
+    metrics = {k: None if v is None or math.isnan(v) else v for k, v in parts[2].items()}
+    return DocumentParts(tags=parts[0], properties=parts[1], metrics=metrics)
 
 
 def run_search(

@@ -650,7 +650,7 @@ def test_other_experiment_same_name_other_workspace_untouched(api_client, other_
 def test_run_detail_query_count(api_client, run, django_assert_num_queries):
     TagFactory(run=run, key="a", value="b")
     api_client.get(run_url(run))
-    # token, membership + workspace, run (+ workspace, experiment, submitter),
-    # tags, properties, latest metrics
-    with django_assert_num_queries(6):
+    # token, membership + workspace, run (+ experiment, submitter),
+    # its tags, properties and latest metrics in one
+    with django_assert_num_queries(4):
         assert api_client.get(run_url(run)).status_code == 200
