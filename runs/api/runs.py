@@ -230,7 +230,7 @@ def run_cancel(
 @router.patch("/w/{ws}/runs/{run_id}/tags", response={200: TagsOut, **ERRORS}, url_name="run-tags")
 def run_tags(request: HttpRequest, ws: str, run_id: str, body: TagsIn) -> TagsOut:
     """Set and remove tags in one transaction."""
-    _, run = member_run(request, ws, run_id, write=True)
+    _, run = member_run(request, ws, run_id, write=True, lean=True)
     tags = services.run_set_tags(
         run=run, tags=body.set_, remove=body.remove, actor=token_of(request).user
     )

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db.models import Value
+from django.db.models.functions import Concat, Length, Substr
+
 from runs.models import Run, Tag, run_search_text
 
 BATCH = 500
@@ -59,3 +62,30 @@ def runs_refresh_search_text(
             Run.objects.filter(pk=updates[0].pk).update(search_text=updates[0].search_text)
         else:
             Run.objects.bulk_update(updates, ["search_text"])
+
+
+def _tags_text(tags: dict[str, str | None]) -> str:
+    """The end of a search text that holds these tags (as run_search_text writes it)."""
+    parts = [p for key, value in sorted(tags.items()) for p in (key, value or "") if p]
+    return "".join("\n" + p for p in parts).lower()
+
+
+def run_search_text_retag(
+    *, run_id: str, old: dict[str, str | None], new: dict[str, str | None]
+) -> None:
+    """Swap the tags at the end of the run's search text, without reading the row.
+
+    One UPDATE that keeps the rest of the text; it checks that the text ends with the
+    old tags, and where it does not (written some other way) the text is rebuilt.
+    """
+    before, after = _tags_text(old), _tags_text(new)
+    if before == after:
+        return
+    text = Run.objects.filter(pk=run_id)
+    if before:
+        text = text.filter(search_text__endswith=before)
+        head = Substr("search_text", 1, Length("search_text") - len(before))
+    else:
+        head = "search_text"
+    if not text.update(search_text=Concat(head, Value(after))):
+        runs_refresh_search_text(run_ids=[run_id], tags=new)

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from runs.exceptions import ValidationFailed
 from runs.models import Run, RunEvent, Tag
-from runs.services.search import runs_refresh_search_text
+from runs.services.search import run_search_text_retag
 
 MAX_KEY = 255
 MAX_VALUE = 1000
@@ -99,9 +99,10 @@ def run_set_tags(
             for k in gone
         ]
         RunEvent.objects.bulk_create(events)
+    before = dict(current)
     current.update(clean)
     for k in gone:
         current.pop(k)
     if new or changed or gone:
-        runs_refresh_search_text(run_ids=[run.pk], tags=current)
+        run_search_text_retag(run_id=run.pk, old=before, new=current)
     return dict(sorted(current.items()))
