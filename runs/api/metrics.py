@@ -111,7 +111,7 @@ def metric_series(
     request: HttpRequest, ws: str, run_id: str, params: Query[SeriesQuery]
 ) -> SeriesOut:
     """The points of one metric in logged order, optionally between two steps."""
-    _, run = member_run(request, ws, run_id)
+    _, run = member_run(request, ws, run_id, lean=True)
     if (
         params.start_step is not None
         and params.end_step is not None
@@ -122,11 +122,12 @@ def metric_series(
             "BadRequest",
             f"startStep {params.start_step} is after endStep {params.end_step}",
         )
-    if not any(m.name == params.name for m in selectors.run_latest_metrics(run=run)):
-        raise Http404(f"run {run.id} has no metric {params.name!r}")
     series = services.metric_series(
         run=run, name=params.name, start_step=params.start_step, end_step=params.end_step
     )
+    # No points: a metric the run never logged (404), or none in the step range.
+    if not series["steps"] and not selectors.metric_exists(run=run, name=params.name):
+        raise Http404(f"run {run.id} has no metric {params.name!r}")
     return SeriesOut(
         name=params.name,
         steps=series["steps"],
