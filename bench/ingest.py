@@ -3,7 +3,8 @@
     .venv/bin/python bench/ingest.py [--points 1000000] [--runs 100] [--run-points 10000]
                                      [--small-runs 2000] [--clients 8]
                                      [--client-points 250000] [--log-calls 1000000]
-                                     [--server gunicorn|runserver] [--keep]
+                                     [--server gunicorn|runserver] [--float32-values]
+                                     [--keep]
 
 Makes a scratch directory (a fresh SQLite database, migrated; removed at the
 end unless --keep), creates a token with `manage.py create_api_token`, starts
@@ -34,6 +35,7 @@ import argparse
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -159,16 +161,21 @@ def many_runs(ws: Workspace, runs: int, per_run: int) -> dict:
 SMALL_STEPS = 100
 
 
-def small_runs(ws: Workspace, runs: int) -> dict:
-    """`runs` runs of 3 metrics x 100 steps, one after the other: create, log, complete."""
+def small_runs(ws: Workspace, runs: int, float32: bool = False) -> dict:
+    """`runs` runs of 3 metrics x 100 steps, one after the other: create, log, complete.
+
+    `float32`: loss and accuracy are float32 numbers, as a framework's tensors give
+    them (`loss.item()`); otherwise every value is a Python double.
+    """
     exp = Experiment(workspace=ws, name="ingest-small")
+    narrow = (lambda x: struct.unpack("f", struct.pack("f", x))[0]) if float32 else float
     start = time.perf_counter()
     ids = []
     for i in range(runs):
         run = exp.start_logging(f"trial {i}", properties={"lr": str(10 ** -(1 + i % 4))})
         for step in range(SMALL_STEPS):
-            run.log("loss", 2.0 / (step + 1) + (i % 7) * 1e-3, step=step)
-            run.log("accuracy", 1 - 1.0 / (step + 2), step=step)
+            run.log("loss", narrow(2.0 / (step + 1) + (i % 7) * 1e-3), step=step)
+            run.log("accuracy", narrow(1 - 1.0 / (step + 2)), step=step)
             run.log("lr", 0.1 * 0.98**step, step=step)
         run.complete()
         ids.append(run.id)
@@ -280,6 +287,11 @@ def main() -> None:
     parser.add_argument("--client-points", type=int, default=250_000)
     parser.add_argument("--log-calls", type=int, default=1_000_000)
     parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
+    parser.add_argument(
+        "--float32-values",
+        action="store_true",
+        help="small runs log loss and accuracy as float32 numbers (as tensors give them)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = parser.parse_args()
 
@@ -296,7 +308,7 @@ def main() -> None:
         wait_until_up(ws, server)
 
         print(f"scratch: {scratch} ({args.server})")
-        c = small_runs(ws, args.small_runs)
+        c = small_runs(ws, args.small_runs, args.float32_values)
         points = c["runs"] * 3 * SMALL_STEPS
         size = database_bytes(scratch / "studio.sqlite3")
         print(
