@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.urls import reverse
 
 from runs.management.demo import DEMO_USERNAME, DEMO_WORKSPACE, demo_seed
+from runs.services.maintenance import database_optimize
 
 
 class Command(BaseCommand):
@@ -26,6 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args, if_empty: bool, **options) -> None:
         result = demo_seed(data_dir=Path(settings.DATA_DIR), if_empty=if_empty)
         if result.created:
+            database_optimize()  # a bulk load: the planner's statistics now, not later
             self.stdout.write(
                 f"Created the '{DEMO_WORKSPACE}' workspace: {result.runs} runs "
                 f"in {result.experiments} experiments."
