@@ -44,7 +44,10 @@ def run_document_model(run: Run) -> RunDocument:
         tags={t.key: t.value for t in run.tags.all()},
         properties={p.key: p.value for p in run.properties.all()},
         description=run.description,
-        metrics={m.name: finite_or_none(m.value) for m in run.latest_metrics.all()},
+        metrics={
+            m.name: m.text if m.text is not None else finite_or_none(m.value)
+            for m in run.latest_metrics.all()
+        },
         error=RunError(**error) if error else None,
         url=run_url(run.workspace.slug, run.id),
     )

@@ -59,7 +59,7 @@ def metric_batches(request: HttpRequest, ws: str, body: MetricBatchesIn) -> Metr
     found = {
         run_id: run
         for run_id, run in selectors.runs_lean(workspace=workspace, ids=wanted).items()
-        if token.allows_run(run_id)
+        if token.allows_run(run)
     }
     missing = [i for i in dict.fromkeys(wanted) if i not in found]
     if missing:
@@ -89,7 +89,11 @@ def metric_list(request: HttpRequest, ws: str, run_id: str) -> MetricsOut:
     return MetricsOut(
         metrics={
             m.name: LatestMetricOut(
-                value=finite_or_none(m.value), step=m.step, time=m.time.timestamp(), count=m.count
+                value=m.text if m.text is not None else finite_or_none(m.value),
+                kind="number" if m.text is None else "text",
+                step=m.step,
+                time=m.time.timestamp(),
+                count=m.count,
             )
             for m in selectors.run_latest_metrics(run=run)
         }
@@ -116,8 +120,17 @@ def metric_series(
             "BadRequest",
             f"startStep {params.start_step} is after endStep {params.end_step}",
         )
-    if not any(m.name == params.name for m in selectors.run_latest_metrics(run=run)):
+    latest = next((m for m in selectors.run_latest_metrics(run=run) if m.name == params.name), None)
+    if latest is None:
         raise Http404(f"run {run.id} has no metric {params.name!r}")
+    if latest.text is not None:
+        series = services.text_series(run=run, name=params.name)
+        if params.start_step is not None or params.end_step is not None:
+            lo = params.start_step if params.start_step is not None else -(2**63)
+            hi = params.end_step if params.end_step is not None else 2**63
+            keep = [i for i, step in enumerate(series["steps"]) if lo <= step <= hi]
+            series = {k: [v[i] for i in keep] for k, v in series.items()}
+        return SeriesOut(name=params.name, **series)
     series = services.metric_series(
         run=run, name=params.name, start_step=params.start_step, end_step=params.end_step
     )

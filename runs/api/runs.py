@@ -293,7 +293,10 @@ def runs_heartbeat(request: HttpRequest, ws: str, body: HeartbeatsIn) -> Heartbe
     status and whether a cancel was asked for; ids not found are listed as missing."""
     workspace = member_workspace(request, ws, write=True)
     token = token_of(request)
-    wanted = list(dict.fromkeys(i for i in body.run_ids if token.allows_run(i)))
+    wanted = list(dict.fromkeys(body.run_ids))
+    if token.run_id is not None:
+        reachable = selectors.runs_lean(workspace=workspace, ids=wanted)
+        wanted = [i for i in wanted if i in reachable and token.allows_run(reachable[i])]
     statuses = services.runs_heartbeat(workspace=workspace, run_ids=wanted)
     return HeartbeatsOut(
         runs={

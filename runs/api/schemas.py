@@ -115,8 +115,9 @@ class RunDocument(Out):
     tags: dict[str, str | None]
     properties: dict[str, str]
     description: str
-    # The latest value of each metric; None when it is not a finite number.
-    metrics: dict[str, float | None]
+    # The latest value of each metric: a number (None when it is not finite), or the text
+    # of a text series.
+    metrics: dict[str, float | str | None]
     error: RunError | None
     url: str
 
@@ -245,10 +246,11 @@ UnixTime = Annotated[float, Field(strict=True, ge=0, le=MAX_UNIX_TIME, allow_inf
 
 
 class SeriesBody(In):
-    """The points of one metric, column by column (no object per point)."""
+    """The points of one metric, column by column (no object per point): numbers, or the
+    strings and booleans of a text series."""
 
     name: str
-    values: list[StrictFloat]
+    values: list[StrictFloat] | list[StrictStr | StrictBool]
     steps: list[Step] | None = None
     times: list[UnixTime] | None = None
 
@@ -277,8 +279,10 @@ class MetricBatchOut(Out):
 
 
 class LatestMetricOut(Out):
-    # None when the last value is not a finite number.
-    value: float | None
+    # None when the last value is not a finite number; text for a text series.
+    value: float | str | None
+    # "number", or "text" for a series of strings and booleans.
+    kind: str = "number"
     step: int
     # Unix seconds, as metric times are sent.
     time: float
@@ -293,7 +297,8 @@ class SeriesOut(Out):
     name: str
     steps: list[int]
     # Values that are not finite numbers (NaN, infinities) are None: JSON has no NaN.
-    values: list[float | None]
+    # A text series has strings and booleans.
+    values: list[float | None] | list[str | bool]
     times: list[float]
 
 

@@ -30,6 +30,7 @@ from runs.selectors.run_detail import (
     run_log_chunk,
     run_log_tail,
     run_tags,
+    run_text_values,
     run_tree,
     workspace_members,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "run_log_chunk",
     "run_log_tail",
     "run_tags",
+    "run_text_values",
     "run_tree",
     "workspace_members",
     "membership_for",

@@ -12,6 +12,7 @@ from runs import downsample
 from runs.models import (
     LatestMetric,
     Membership,
+    MetricText,
     Property,
     Run,
     RunEvent,
@@ -27,6 +28,9 @@ MAX_TREE_NODES = 500
 MAX_EVENTS = 100
 # Charts drawn on the page (the table lists every metric).
 MAX_CHARTS = 48
+# Values of text series the page shows, each (newest first), and in all.
+TEXT_VALUES_EACH = 20
+TEXT_VALUES_ALL = 400
 LOG_TAIL_BYTES = 64 * 1024
 LOG_CHUNK_BYTES = 256 * 1024
 
@@ -107,6 +111,18 @@ def run_detail(*, workspace: Workspace, run_id: str) -> RunDetail:
         tree=run_tree(run=run),
         events=run_events(run=run),
     )
+
+
+def run_text_values(*, run: Run, names: list[str]) -> dict[str, list[MetricText]]:
+    """The newest values of the run's text series `names`, newest first (one query)."""
+    if not names:
+        return {}
+    rows = MetricText.objects.filter(run=run, name__in=names).order_by("-id")[:TEXT_VALUES_ALL]
+    out: dict[str, list[MetricText]] = {name: [] for name in names}
+    for row in rows.only("name", "step", "time", "value", "is_bool"):
+        if len(out[row.name]) < TEXT_VALUES_EACH:
+            out[row.name].append(row)
+    return out
 
 
 def run_tags(*, run: Run) -> list[Tag]:
@@ -265,7 +281,11 @@ def run_chart_series(
 
     Non-finite values become None, which charts draw as gaps.
     """
-    known = LatestMetric.objects.filter(run=run).order_by("name").values_list("name", flat=True)
+    known = (
+        LatestMetric.objects.filter(run=run, text__isnull=True)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
     if names:
         known = known.filter(name__in=names)
     out = {}

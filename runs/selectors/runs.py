@@ -19,10 +19,10 @@ def run_get(
 ) -> Run:
     """The run `run_id` of the workspace, or Http404.
 
-    `lean`: only its id and workspace, for writes that need no more (metric batches).
+    `lean`: only its id, workspace and root, for writes that need no more (metric batches).
     """
     if lean:
-        qs = Run.objects.filter(workspace=workspace).only("id", "workspace_id")
+        qs = Run.objects.filter(workspace=workspace).only("id", "workspace_id", "root_id")
     else:
         qs = Run.objects.filter(workspace=workspace).select_related(
             "workspace", "experiment", "submitted_by"
@@ -96,8 +96,8 @@ def runs_for_documents(*, workspace: Workspace, ids: list[str]) -> list[Run]:
 
 
 def runs_lean(*, workspace: Workspace, ids: list[str]) -> dict[str, Run]:
-    """The runs `ids` of the workspace found, by id, with their id and workspace only."""
-    qs = Run.objects.filter(workspace=workspace, pk__in=ids).only("id", "workspace_id")
+    """The runs `ids` of the workspace found, by id, with their id, workspace and root only."""
+    qs = Run.objects.filter(workspace=workspace, pk__in=ids).only("id", "workspace_id", "root_id")
     return {r.pk: r for r in qs}
 
 

@@ -7,6 +7,7 @@ from runs.services.metrics import (
     metric_log_batch,
     metric_log_batches,
     metric_series,
+    text_series,
 )
 from runs.services.properties import run_add_properties
 from runs.services.runs import (
@@ -48,6 +49,7 @@ __all__ = [
     "metric_log_batch",
     "metric_log_batches",
     "metric_series",
+    "text_series",
     "run_add_properties",
     "run_cancel",
     "run_complete",

@@ -64,7 +64,7 @@ def token_authenticate(secret: str) -> ApiToken | None:
     if not secret or len(secret) > 200:
         return None
     token = (
-        ApiToken.objects.select_related("user", "workspace")
+        ApiToken.objects.select_related("user", "workspace", "run")
         .filter(token_hash=_hash(secret), user__is_active=True)
         .first()
     )

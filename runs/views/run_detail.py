@@ -184,6 +184,9 @@ def page_context(
     name_form: DisplayNameForm | None = None,
 ) -> dict:
     run = detail.run
+    numeric = [m for m in detail.latest_metrics if m.text is None]
+    texts = [m for m in detail.latest_metrics if m.text is not None]
+    values = selectors.run_text_values(run=run, names=[m.name for m in texts])
     return {
         **base_context(ws, run),
         **overview_context(run),
@@ -191,8 +194,9 @@ def page_context(
         **description_context(ws, run, editing=edit == "description", form=description_form),
         **title_context(ws, run, editing=edit == "name", form=name_form),
         "properties": detail.properties,
-        "latest_metrics": detail.latest_metrics,
-        "chart_metrics": detail.latest_metrics[:MAX_CHARTS],
+        "latest_metrics": numeric,
+        "chart_metrics": numeric[:MAX_CHARTS],
+        "text_metrics": [(m, values.get(m.name, [])) for m in texts],
         "output_files": detail.output_files,
         "logs": log_views(run, detail.log_files),
         "tree": detail.tree,

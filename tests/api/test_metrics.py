@@ -114,11 +114,12 @@ def test_more_than_1000_series_is_413(api_client, run):
             "body.series.0.values.1: Input should be a valid number",
         ),
         (
-            {"series": [{"name": "a", "values": ["1.5"]}]},
+            {"series": [{"name": "a", "values": [{"x": 1.5}]}]},
             "BadRequest",
             "body.series.0.values.0: Input should be a valid number",
         ),
-        ({"series": [{"name": "a", "values": [True]}]}, "BadRequest", "values.0"),
+        ({"series": [{"name": "a", "values": [[1]]}]}, "BadRequest", "values.0"),
+        ({"series": [{"name": "a", "values": ["x" * 4097]}]}, "ValidationError", "4,097"),
         ({"series": [{"name": "a", "values": [None]}]}, "BadRequest", "values.0"),
         ({"series": [{"name": "a", "values": 1.0}]}, "BadRequest", "body.series.0.values"),
         (
@@ -173,7 +174,13 @@ def test_latest_metrics(api_client, run):
     )
     body = api_client.get(run_url(run, "/metrics")).json()
     assert list(body["metrics"]) == ["acc", "loss"]
-    assert body["metrics"]["loss"] == {"value": 0.25, "step": 2, "time": 20.5, "count": 2}
+    assert body["metrics"]["loss"] == {
+        "value": 0.25,
+        "kind": "number",
+        "step": 2,
+        "time": 20.5,
+        "count": 2,
+    }
 
 
 def test_latest_metrics_of_a_run_without_any(api_client, run):
