@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,8 +22,13 @@ from jmespath.exceptions import JMESPathError
 
 from runs.sdk import config
 from runs.sdk.errors import NotFoundError, StudioError
-from runs.sdk.run import Run, iter_pages
-from runs.sdk.workspace import Workspace
+from runs.sdk.heartbeat import TERMINAL
+from runs.sdk.logs import STD_LOG, LogTail
+from runs.sdk.script import ScriptRunConfig
+from runs.sdk.workspace import Experiment, Run, Workspace
+
+# How often `studio run logs --follow` asks for new output.
+FOLLOW_POLL = 0.5
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -64,7 +70,9 @@ def build_parser() -> Parser:
         prog="studio",
         description="Run History Studio from the command line: every command prints JSON.",
     )
-    groups = parser.add_subparsers(dest="group", metavar="{folder,experiment,run,view,alert}")
+    groups = parser.add_subparsers(
+        dest="group", metavar="{folder,experiment,run,view,alert,computetarget}"
+    )
     groups.required = True
 
     folder = groups.add_parser("folder", help="this folder's link to a studio").add_subparsers(
@@ -90,12 +98,15 @@ def build_parser() -> Parser:
     experiment.add_parser("list", parents=[connected], help="the workspace's experiments")
 
     run = groups.add_parser("run", help="runs").add_subparsers(
-        dest="command", metavar="{list,show,cancel,update,events}"
+        dest="command", metavar="{list,show,cancel,update,events,submit-script,logs}"
     )
     run.required = True
     run_list = run.add_parser("list", parents=[connected], help="runs, newest first")
     run_list.add_argument(
-        "-e", "--experiment-name", metavar="NAME", help="the experiment (or give --view)"
+        "-e",
+        "--experiment-name",
+        metavar="NAME",
+        help="the experiment (default: the whole workspace; or give --view)",
     )
     run_list.add_argument(
         "--view",
@@ -154,6 +165,60 @@ def build_parser() -> Parser:
     events.add_argument("--limit", type=int, default=100, metavar="N", help="at most N (100)")
 
     _alert_parsers(groups, connected)
+
+    submit = run.add_parser(
+        "submit-script",
+        parents=[connected],
+        help="run a script of this folder on a compute target (the folder is uploaded)",
+    )
+    submit.add_argument("-e", "--experiment-name", required=True, metavar="NAME")
+    submit.add_argument(
+        "-t", "--target", default="local", metavar="TARGET", help="compute target (default: local)"
+    )
+    submit.add_argument(
+        "-c",
+        "--run-configuration-name",
+        metavar="NAME",
+        help="accepted for compatibility with `az ml run submit-script`; not used",
+    )
+    submit.add_argument(
+        "--source-directory",
+        type=Path,
+        default=Path("."),
+        help="the folder to upload and run from (default: the current one)",
+    )
+    submit.add_argument("script", metavar="SCRIPT", help="the script, relative to the folder")
+    submit.add_argument(
+        "arguments", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's arguments"
+    )
+
+    logs = run.add_parser("logs", parents=[connected], help="a run's output (its std log)")
+    logs.add_argument("-r", "--run", required=True, metavar="RUN_ID")
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="keep printing as it grows, until the run ends"
+    )
+    logs.add_argument("--name", default=STD_LOG, help=f"which log (default: {STD_LOG})")
+
+    target = groups.add_parser("computetarget", help="compute targets").add_subparsers(
+        dest="command", metavar="{list,create,delete}"
+    )
+    target.required = True
+    target.add_parser("list", parents=[connected], help="the workspace's compute targets")
+    target_create = target.add_parser(
+        "create", parents=[connected], help="add a compute target (workspace owners)"
+    )
+    target_create.add_argument("-n", "--name", required=True)
+    target_create.add_argument(
+        "--executor",
+        choices=["local", "celery"],
+        default="local",
+        help="local: the studio's runworker; celery: workers consuming the queue NAME",
+    )
+    target_create.add_argument("--description", default="")
+    target_delete = target.add_parser(
+        "delete", parents=[connected], help="remove a compute target (workspace owners)"
+    )
+    target_delete.add_argument("-n", "--name", required=True)
 
     view = groups.add_parser("view", help="saved views of the run list").add_subparsers(
         dest="command", metavar="{list}"
@@ -325,14 +390,12 @@ def _run_list_view(args: argparse.Namespace, ws: Workspace) -> Iterator[Run]:
         )
     view = _find_view(ws, args.view)
     path = ws._client.ws_path(f"/views/{view['id']}/runs")
-    return iter_pages(ws, path, [], min(args.limit or 500, 500))
+    return ws._runs_of(path, [], min(args.limit or 500, 500))
 
 
 def _run_list(args: argparse.Namespace) -> list[dict]:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
-    if args.view is None and args.experiment_name is None:
-        raise UsageError("give --experiment-name NAME, or --view NAME for a saved view's runs")
     ws = _workspace(args)
     if args.view is not None:
         runs = _run_list_view(args, ws)
@@ -378,6 +441,55 @@ def _run_update(args: argparse.Namespace) -> dict:
     return run.get_details(log_files=False)
 
 
+def _submit_script(args: argparse.Namespace) -> dict:
+    if not (args.source_directory / args.script).is_file():
+        raise UsageError(f"no script {args.script!r} in {str(args.source_directory)!r}")
+    arguments = args.arguments[1:] if args.arguments[:1] == ["--"] else args.arguments
+    experiment = Experiment(workspace=_workspace(args), name=args.experiment_name)
+    config = ScriptRunConfig(
+        source_directory=args.source_directory,
+        script=args.script,
+        arguments=arguments,
+        compute_target=args.target,
+    )
+    return experiment.submit(config)._doc
+
+
+def _run_logs(args: argparse.Namespace) -> None:
+    """Print the log to stdout (raw text, not JSON), following it with --follow."""
+    ws = _workspace(args)
+    run = ws.get_run(args.run)
+    tail = LogTail(ws._client, run._path(), args.name)
+    while True:
+        status = run.get_status() if args.follow else None
+        text = tail.read()
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        if not args.follow or status in TERMINAL:
+            if not args.follow and tail.offset == 0 and args.name not in run.get_file_names():
+                raise NotFoundError(f"run {run.id} has no log {args.name!r} (yet)")
+            return
+        threading.Event().wait(FOLLOW_POLL)
+
+
+def _targets(args: argparse.Namespace) -> Any:
+    ws = _workspace(args)
+    client = ws._client
+    match args.command:
+        case "list":
+            return client.json("GET", client.ws_path("/compute-targets"))["computeTargets"]
+        case "create":
+            body = {"name": args.name, "executor": args.executor, "description": args.description}
+            return client.json(
+                "POST", client.ws_path("/compute-targets"), json_body=body, retry="unsent"
+            )
+        case "delete":
+            client.request("DELETE", client.ws_path(f"/compute-targets/{args.name}"))
+            return {"deleted": args.name}
+    raise UsageError(f"unknown command computetarget {args.command}")
+
+
 def run_command(args: argparse.Namespace) -> Any:
     """The JSON the command prints."""
     match (args.group, args.command):
@@ -397,6 +509,13 @@ def run_command(args: argparse.Namespace) -> Any:
             return _run_update(args)
         case ("run", "events"):
             return _run_events(args)
+
+        case ("run", "submit-script"):
+            return _submit_script(args)
+        case ("run", "logs"):
+            return _run_logs(args)
+        case ("computetarget", _):
+            return _targets(args)
         case ("view", "list"):
             return _views(_workspace(args))
         case ("alert", "create"):
@@ -421,6 +540,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         query = jmespath.compile(args.query) if args.query else None
         result = run_command(args)
+        if args.group == "run" and args.command == "logs":
+            return 0
         if query is not None:
             result = query.search(result)
     except UsageError as exc:
