@@ -423,6 +423,10 @@ class ApiToken(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The submitted run whose script got this token: it is revoked when that run ends.
+    issued_for = models.ForeignKey(
+        Run, on_delete=models.CASCADE, null=True, blank=True, related_name="script_tokens"
+    )
 
     class Meta:
         ordering = ["-created", "-id"]

@@ -353,3 +353,79 @@ class FileQuery(QueryParams):
     name: str
     # Bytes to skip: a tail reader asks from where it stopped.
     offset: int = Field(default=0, ge=0, le=INT64_MAX)
+
+
+# ---- submitted runs and compute targets --------------------------------------------
+
+
+class SubmitSpec(In):
+    """The `spec` part of a submission (multipart, beside the `snapshot` file)."""
+
+    experiment: str | None = Field(default=None, min_length=1, max_length=100)
+    script: str = Field(min_length=1, max_length=500)
+    arguments: list[StrictStr] = Field(default=[], max_length=200)
+    target: str = Field(default="local", min_length=1, max_length=100)
+    display_name: str = ""
+    tags: dict[str, TagValue] | None = None
+
+
+class ClaimIn(In):
+    worker: str = Field(min_length=1, max_length=255)
+
+
+class ClaimOut(Out):
+    """What a worker needs to execute a run it claimed."""
+
+    run: RunDocument
+    script: str
+    arguments: list[str]
+    # A token for the script, limited to this run and its descendants.
+    token: str
+
+
+class FinishIn(In):
+    status: Literal[Status.COMPLETED, Status.FAILED, Status.CANCELED]
+    error: FailIn | None = None
+
+
+class LogQuery(QueryParams):
+    name: str
+    offset: int = Field(ge=0, le=INT64_MAX)
+
+
+class LogOut(Out):
+    name: str
+    # The log's size after the append: the offset of the next one.
+    size: int
+
+
+class WorkerOut(Out):
+    name: str
+    executor: str
+    last_seen: UtcTime
+
+
+class ComputeTargetOut(Out):
+    name: str
+    executor: str
+    description: str
+    # Runs waiting for a worker, and runs executing now.
+    queued: int
+    running: int
+    # Workers seen in the last minute.
+    workers: list[WorkerOut]
+
+
+class ComputeTargetsOut(Out):
+    compute_targets: list[ComputeTargetOut]
+
+
+class ComputeTargetIn(In):
+    name: str = Field(min_length=1, max_length=100)
+    executor: Literal["local", "celery"] = "local"
+    description: str = Field(default="", max_length=500)
+
+
+class WorkerIn(In):
+    name: str = Field(min_length=1, max_length=255)
+    targets: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=100)

@@ -13,6 +13,11 @@ from runs.selectors.compare import (
     metric_chunks,
     metric_exists,
 )
+from runs.selectors.compute import (
+    TargetSummary,
+    compute_target_get,
+    compute_target_summaries,
+)
 from runs.selectors.experiments import (
     ExperimentSummary,
     experiment_find,
@@ -63,6 +68,9 @@ from runs.selectors.workspaces import (
 )
 
 __all__ = [
+    "TargetSummary",
+    "compute_target_get",
+    "compute_target_summaries",
     "EXPORT_LIMIT",
     "run_export_rows",
     "MAX_COMPARE_RUNS",

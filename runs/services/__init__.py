@@ -1,5 +1,20 @@
 """Write paths. Views, the API, commands and executors all call these."""
 
+from runs.services.compute import (
+    compute_target_create,
+    compute_target_delete,
+    compute_target_executor,
+    worker_seen,
+)
+from runs.services.executions import (
+    STD_LOG,
+    run_claim,
+    run_claim_next,
+    run_finish,
+    run_log_append,
+    run_move,
+    run_submit,
+)
 from runs.services.files import clean_path, run_file_append, run_file_upload
 from runs.services.metrics import (
     BatchResult,
@@ -37,6 +52,17 @@ from runs.services.workspaces import (
 )
 
 __all__ = [
+    "STD_LOG",
+    "compute_target_create",
+    "compute_target_delete",
+    "compute_target_executor",
+    "run_claim",
+    "run_claim_next",
+    "run_finish",
+    "run_log_append",
+    "run_move",
+    "run_submit",
+    "worker_seen",
     "BatchResult",
     "SeriesIn",
     "clean_path",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from runs import status
 from runs.exceptions import ValidationFailed
 from runs.markdown import MAX_DESCRIPTION_CHARS, render_description
-from runs.models import Experiment, Run, RunEvent, Workspace, run_search_text
+from runs.models import ApiToken, Experiment, Run, RunEvent, Workspace, run_search_text
 from runs.services.properties import run_add_properties
 from runs.services.search import runs_refresh_search_text
 from runs.services.tags import run_set_tags
@@ -258,6 +258,8 @@ def runs_fail_stale(*, timeout: timedelta) -> list[str]:
             error={"code": "HeartbeatLost", "message": f"no heartbeat for over {seconds} s"},
         )
         failed.append(run.id)
+    # The scripts' tokens of those runs die with them.
+    ApiToken.objects.filter(issued_for_id__in=failed).delete()
     return failed
 
 
