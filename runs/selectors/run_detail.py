@@ -64,6 +64,7 @@ class RunDetail:
     latest_metrics: list[LatestMetric]
     log_files: list[RunFile]
     output_files: list[RunFile]
+    snapshot: RunFile | None
     tree: RunTree
     events: RunEvents
 
@@ -107,7 +108,8 @@ def run_detail(*, workspace: Workspace, run_id: str) -> RunDetail:
         properties=list(run.properties.all()),
         latest_metrics=list(run.latest_metrics.all()),
         log_files=[f for f in files if f.kind == RunFile.Kind.LOG],
-        output_files=[f for f in files if f.kind != RunFile.Kind.LOG],
+        output_files=[f for f in files if f.kind == RunFile.Kind.OUTPUT],
+        snapshot=next((f for f in files if f.kind == RunFile.Kind.SNAPSHOT), None),
         tree=run_tree(run=run),
         events=run_events(run=run),
     )
@@ -184,6 +186,16 @@ def run_events(*, run: Run, limit: int = MAX_EVENTS) -> RunEvents:
         .order_by("-created", "-id")[: limit + 1]
     )
     return RunEvents(events=rows[:limit], more=len(rows) > limit)
+
+
+def run_log_files(*, run: Run) -> list[RunFile]:
+    """The run's logs, by path."""
+    return list(RunFile.objects.filter(run=run, kind=RunFile.Kind.LOG).order_by("path"))
+
+
+def run_snapshot(*, run: Run) -> RunFile | None:
+    """The source snapshot of a submitted run, if any."""
+    return RunFile.objects.filter(run=run, kind=RunFile.Kind.SNAPSHOT).first()
 
 
 def run_file_get(*, run: Run, path: str | None = None, file_id: int | None = None) -> RunFile:

@@ -198,6 +198,7 @@ def page_context(
         "chart_metrics": numeric[:MAX_CHARTS],
         "text_metrics": [(m, values.get(m.name, [])) for m in texts],
         "output_files": detail.output_files,
+        "snapshot": detail.snapshot,
         "logs": log_views(run, detail.log_files),
         "tree": detail.tree,
         "active_descendants": detail.tree.active,
@@ -242,7 +243,7 @@ def _part_context(part: str, request: StudioRequest, ws: Workspace, run: Run) ->
     if part == "run-toolbar":
         return {"active_descendants": selectors.run_active_descendant_count(run=run)}
     if part == "run-overview":
-        return overview_context(run)
+        return {**overview_context(run), "snapshot": selectors.run_snapshot(run=run)}
     if part == "run-tags":
         return tags_context(ws, run, edit_tag=request.GET.get("edit_tag"))
     if part == "run-description":
@@ -251,6 +252,8 @@ def _part_context(part: str, request: StudioRequest, ws: Workspace, run: Run) ->
         return {"tree": selectors.run_tree(run=run)}
     if part == "run-activity":
         return {"events": selectors.run_events(run=run)}
+    if part == "run-logs":
+        return {"logs": log_views(run, selectors.run_log_files(run=run))}
     raise Http404("No such part of the run page.")
 
 
@@ -262,6 +265,7 @@ PARTS = (
     "run-description",
     "run-children",
     "run-activity",
+    "run-logs",
 )
 
 
