@@ -191,7 +191,7 @@ def test_parent_script_launches_three_children_on_a_compute_target(exp, src, wor
         for arg in child_args:
             run.log('Status', f'Launching {arg}')
             child_config = ScriptRunConfig(source_directory=".", script='child.py',
-                                           arguments=['--fruit', arg], compute_target=compute_target)
+                                           arguments=['--fruit', arg], compute_target=compute_target)  # noqa: E501
             run.submit_child(child_config)
 
         for child in run.get_children():
