@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from runs.sdk import (
 )
 from tests.factories import ExperimentFactory, RunFactory
 from tests.workers import group_gone, runworker, wait_until
+
+ARTICLE = Path(__file__).parent / "article"
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -177,45 +180,8 @@ def _times(chunk: MetricChunk) -> list[float]:
 
 def test_parent_script_launches_three_children_on_a_compute_target(exp, src, worker, team, member):
     ComputeTarget.objects.create(workspace=team, name="gpu-cluster", executor="local")
-    write(
-        src,
-        "parent.py",
-        """
-        from runs.sdk import Run, ScriptRunConfig
-
-        run = Run.get_context()
-        ws = run.experiment.workspace
-        compute_target = ws.compute_targets["gpu-cluster"]
-
-        child_args = ['Apple', 'Banana', 'Orange']
-        for arg in child_args:
-            run.log('Status', f'Launching {arg}')
-            child_config = ScriptRunConfig(source_directory=".", script='child.py',
-                                           arguments=['--fruit', arg], compute_target=compute_target)  # noqa: E501
-            run.submit_child(child_config)
-
-        for child in run.get_children():
-            child.wait_for_completion()
-        print("all children done")
-        """,
-    )
-    write(
-        src,
-        "child.py",
-        """
-        import sys
-        from runs.sdk import Run
-
-        def root_run(self: Run) -> Run:
-            if self.parent is None:
-                return self
-            return root_run(self.parent)
-
-        current_child_run = Run.get_context()
-        print("fruit", sys.argv[2], "parent", current_child_run.parent.id)
-        root_run(current_child_run).log("MyMetric", f"Data from child run {current_child_run.id}")
-        """,
-    )
+    for name in ("parent.py", "child.py"):
+        shutil.copy(ARTICLE / name, src / name)
     run = exp.submit(ScriptRunConfig(source_directory=src, script="parent.py"))
 
     assert run.wait_for_completion()["status"] == "Completed"
