@@ -100,8 +100,8 @@ def validation_message(errors: list[dict]) -> str:
         if err.get("type") == "missing" and loc in (("body",), ("body", "body")):
             problems.append("a JSON object body is required")
             continue
-        if err.get("type") == "missing" and loc == ("file", "file"):
-            problems.append("file: required, as a part of a multipart/form-data body")
+        if err.get("type") == "missing" and len(loc) == 2 and loc[0] in ("file", "form"):
+            problems.append(f"{loc[1]}: required, as a part of a multipart/form-data body")
             continue
         problems.append(f"{_field_path(loc)}: {err.get('msg', 'invalid')}")
     message = "; ".join(problems[:MAX_LISTED_PROBLEMS])
