@@ -420,3 +420,21 @@ def test_runserver_is_djangos_with_static_files_and_no_nagle_delay(db, settings,
     assert served["nodelay"] is True
     assert (served["addr"], int(served["port"])) == ("127.0.0.1", 8765)
     assert isinstance(served["handler"], StaticFilesHandler)
+
+
+# -- runworker ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "257"])
+def test_runworker_refuses_a_bad_concurrency(db, value):
+    with pytest.raises(CommandError, match="--concurrency must be 1 to 256"):
+        run_command("runworker", "--concurrency", value)
+
+
+def test_seed_demo_queues_a_submitted_run_for_the_worker(db, data_dir):
+    run_command("seed_demo")
+    submitted = Run.objects.get(workspace__slug=DEMO_WORKSPACE, script="train.py")
+    assert submitted.status == Status.QUEUED
+    assert (submitted.script, submitted.arguments) == ("train.py", ["--epochs", "600"])
+    assert submitted.files.get(kind="snapshot").size > 0
+    assert submitted.compute_target == "local"

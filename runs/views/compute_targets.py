@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -56,9 +56,12 @@ def compute_targets(request: StudioRequest, workspace: str) -> HttpResponse:
             return _render(request, ws, error="Say which target to remove.", status=422)
         try:
             target = selectors.compute_target_get(workspace=ws, name=form.cleaned_data["name"])
+        except Http404 as exc:
+            return _render(request, ws, error=str(exc), status=422)
+        try:
             services.compute_target_delete(target=target)
         except StudioError as exc:
-            return _render(request, ws, error=exc.message, status=409)
+            return _render(request, ws, error=exc.message, status=422)
         return _done(request, ws, f"Removed compute target {target.name}.")
     return _render(request, ws, error=f"Unknown action {action!r}.", status=400)
 

@@ -307,3 +307,20 @@ def test_ws_compute_targets_has_local(ws, team):
     assert targets["gpu-cluster"].executor == "celery"
     with pytest.raises(NotFoundError):
         ws.get_run("nope_1_00000000")
+
+
+def test_the_demos_submitted_run_executes_with_its_live_log(studio, tmp_path, settings):
+    from runs.management.demo import demo_seed
+
+    demo_seed(data_dir=tmp_path / "demo")
+    submitted = RunModel.objects.get(status="Queued", script="train.py")
+    RunModel.objects.filter(pk=submitted.pk).update(arguments=["--epochs", "2"])
+
+    with runworker(studio, tmp_path):
+        wait_until(lambda: status_of(submitted.pk) == "Completed", timeout=30, what="the demo run")
+
+    log = log_of(submitted.pk)
+    assert log.startswith("Loading MNIST")
+    assert "step    1  loss" in log
+    assert log.endswith("Done.\n")
+    assert MetricText.objects.filter(run_id=submitted.pk, name="Status", value="Done").exists()
