@@ -10,6 +10,9 @@ from runs.executors.local import LocalWorker
 
 
 class Command(BaseCommand):
+    # The system checks would import every URL, view and API schema: memory a worker that
+    # only calls services does not need (`manage.py check` and the web server run them).
+    requires_system_checks: list[str] = []
     help = (
         "Execute submitted runs of local compute targets (`local` and every target whose "
         "executor is local, or only those given with --target), and run the studio's "
