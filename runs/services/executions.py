@@ -136,15 +136,19 @@ def run_claim(*, run: Run, worker: str) -> tuple[Run, str]:
 
 
 def local_runs_queued(*, targets: list[str] | None, children_only: bool = False):
-    """Queued runs the local worker may take, oldest first: those of the `local` target
-    and of targets whose executor is local (every one, or only `targets`)."""
+    """Submitted Queued runs the local worker may take, oldest first: those of the `local`
+    target and of targets whose executor is local (every one, or only `targets`)."""
     local_target = ComputeTarget.objects.filter(
         workspace=OuterRef("workspace"),
         name=OuterRef("compute_target"),
         executor=ComputeTarget.Executor.LOCAL,
     )
-    qs = Run.objects.filter(status=Status.QUEUED).filter(
-        Q(compute_target="local") | Q(Exists(local_target))
+    # Submitted runs only: a run created Queued through the API (a client with an executor
+    # of its own) has no script for a worker here.
+    qs = (
+        Run.objects.filter(status=Status.QUEUED)
+        .exclude(script="")
+        .filter(Q(compute_target="local") | Q(Exists(local_target)))
     )
     if targets:
         qs = qs.filter(compute_target__in=targets)

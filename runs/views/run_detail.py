@@ -197,6 +197,7 @@ def page_context(
         "latest_metrics": numeric,
         "chart_metrics": numeric[:MAX_CHARTS],
         "text_metrics": [(m, values.get(m.name, [])) for m in texts],
+        "metric_count": len(detail.latest_metrics),
         "output_files": detail.output_files,
         "snapshot": detail.snapshot,
         "logs": log_views(run, detail.log_files),
