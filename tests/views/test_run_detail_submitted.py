@@ -69,3 +69,14 @@ def test_the_page_of_a_queued_submitted_run_waits_for_its_output(reader_client, 
     assert 'every 2s"' not in logs.split("log-poller")[0]  # no more polling of the part
     overview = reverse("runs:run-part", args=[workspace.slug, run.id, "run-overview"])
     assert "source snapshot" in reader_client.get(overview, headers=HX).content.decode()
+
+
+def test_the_live_tail_appends_exactly_the_logs_bytes(reader_client, workspace):
+    run = RunFactory(experiment=ExperimentFactory(workspace=workspace), status="Running")
+    services.run_log_append(run=run, name="user_logs/std_log.txt", offset=0, data=b"a\nb\n")
+    log = RunFile.objects.get(run=run)
+    url = reverse("runs:run-log", args=[workspace.slug, run.id, log.pk])
+    body = reader_client.get(url + "?offset=2", headers=HX).content.decode()
+    # The text, then the next poller (swapped out of band): no stray newline after it.
+    assert body.startswith("b\n<div")
+    assert body.endswith("</div>")
