@@ -104,6 +104,8 @@ def _tag_cell(tag: Tag) -> Cell:
 
 
 def _metric_cell(metric: LatestMetric) -> Cell:
+    if metric.text is not None:
+        return Cell(present=True, text=metric.text, raw=metric.text)
     raw = metric.value if metric.value is not None else math.nan
     return Cell(present=True, text=format_number(metric.value), raw=raw)
 
