@@ -135,12 +135,18 @@ def build_parser() -> Parser:
         "--limit", type=int, metavar="N", help="at most N runs (default: every match)"
     )
 
+    one_run = Parser(add_help=False, parents=[connected])
+    one_run.add_argument("-r", "--run", required=True, metavar="RUN_ID")
+    one_run.add_argument(
+        "-e",
+        "--experiment-name",
+        metavar="NAME",
+        help="the run's experiment (optional: checked against the run's)",
+    )
     for name, text in (("show", "a run's document"), ("cancel", "cancel a run")):
-        command = run.add_parser(name, parents=[connected], help=text)
-        command.add_argument("-r", "--run", required=True, metavar="RUN_ID")
+        run.add_parser(name, parents=[one_run], help=text)
 
-    update = run.add_parser("update", parents=[connected], help="change tags and description")
-    update.add_argument("-r", "--run", required=True, metavar="RUN_ID")
+    update = run.add_parser("update", parents=[one_run], help="change tags and description")
     update.add_argument(
         "--add-tag",
         action="append",
@@ -331,6 +337,16 @@ def _run_events(args: argparse.Namespace) -> list[dict]:
     )
     return list(itertools.islice(events, args.limit))
 
+def _run(args: argparse.Namespace) -> Run:
+    """The run -r names, in the experiment -e names if given."""
+    run = _workspace(args).get_run(args.run)
+    given = getattr(args, "experiment_name", None)
+    if given is not None and run.experiment.name != given:
+        raise NotFoundError(
+            f"run {args.run!r} is in experiment {run.experiment.name!r}, not {given!r}"
+        )
+    return run
+
 
 def _workspace(args: argparse.Namespace) -> Workspace:
     ws = Workspace.from_config()
@@ -422,7 +438,7 @@ def _run_update(args: argparse.Namespace) -> dict:
         raise UsageError(
             "nothing to update: give --add-tag, --remove-tag, --description or --display-name"
         )
-    run = _workspace(args).get_run(args.run)
+    run = _run(args)
     if args.add_tag or args.remove_tag:
         body: dict[str, Any] = {}
         if args.add_tag:
@@ -500,9 +516,9 @@ def run_command(args: argparse.Namespace) -> Any:
         case ("run", "list"):
             return _run_list(args)
         case ("run", "show"):
-            return _workspace(args).get_run(args.run)._doc
+            return _run(args)._doc
         case ("run", "cancel"):
-            run = _workspace(args).get_run(args.run)
+            run = _run(args)
             run.cancel()
             return run._doc
         case ("run", "update"):

@@ -108,3 +108,17 @@ def test_owners_create_list_and_delete_compute_targets(capsys, folder, member, t
     code, _, err = cli(capsys, "computetarget", "delete", "-n", "gpu-cluster")
     assert code == 1
     assert "no compute target 'gpu-cluster'" in err
+
+
+def test_cancel_takes_the_articles_workspace_and_experiment_flags(capsys, folder):
+    # `az ml run cancel -r runid -w workspace_name -e experiment_name`
+    _, out, _ = cli(capsys, "run", "submit-script", "-e", "testexperiment", "train.py")
+    run_id = json.loads(out)["runId"]
+    code, out, err = cli(capsys, "run", "cancel", "-r", run_id, "-w", "team", "-e", "other")
+    assert code == 1
+    assert "is in experiment 'testexperiment', not 'other'" in err
+    code, out, err = cli(
+        capsys, "run", "cancel", "-r", run_id, "-w", "team", "-e", "testexperiment"
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out)["status"] == "Canceled"

@@ -324,3 +324,23 @@ def test_the_demos_submitted_run_executes_with_its_live_log(studio, tmp_path, se
     assert "step    1  loss" in log
     assert log.endswith("Done.\n")
     assert MetricText.objects.filter(run_id=submitted.pk, name="Status", value="Done").exists()
+
+
+def test_a_script_that_ignores_sigterm_is_killed_after_the_grace(exp, src, worker):
+    write(
+        src,
+        "stubborn.py",
+        """
+        import os, signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("group", os.getpgid(0), flush=True)
+        while True:
+            time.sleep(0.05)
+        """,
+    )
+    run = exp.submit(ScriptRunConfig(source_directory=src, script="stubborn.py"))
+    found = wait_until(lambda: re.search(r"group (\d+)", log_of(run.id)), what="the script")
+    run.cancel()
+    # The workers of these tests wait STUDIO_CANCEL_GRACE=1 s before SIGKILL.
+    assert run.wait_for_completion(raise_on_error=False, timeout=10)["status"] == "Canceled"
+    assert group_gone(int(found.group(1)))
