@@ -6,12 +6,15 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from django.db.models import Prefetch, Q, QuerySet
 
 from runs import downsample
 from runs.models import LatestMetric, MetricChunk, Property, Run, Tag, Workspace
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_COMPARE_RUNS = 100
 SEARCH_LIMIT = 20
@@ -283,6 +286,8 @@ def compare_series(
 
 def _unpack_joined(dtype: str, blobs: list) -> np.ndarray:
     """The items of packed chunks (little-endian, as metrics_codec writes them), read in place."""
+    import numpy as np  # on first use (runs.downsample says why)
+
     return np.frombuffer(b"".join(blobs), dtype=dtype)
 
 
@@ -290,6 +295,8 @@ def _in_range(
     steps: np.ndarray, values: np.ndarray, start: int | None, end: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The points whose step is within start..end (both included, either open)."""
+    import numpy as np
+
     keep = np.ones(len(steps), dtype=bool)
     if start is not None:
         keep &= steps >= start
@@ -301,6 +308,8 @@ def _in_range(
 def metric_chunks(*, run: Run, name: str) -> Iterator[tuple[list, list, list]]:
     """Every point of one series in logged order, a chunk at a time (for streaming):
     (steps, values, times) lists, times in unix seconds."""
+    import numpy as np
+
     chunks = (
         MetricChunk.objects.filter(run=run, name=name)
         .order_by("seq")
