@@ -6,7 +6,7 @@ Concurrency: `concurrency` top-level runs at once. Child runs get a slot beyond 
 waits for them holds its slot while they run, and must not starve them of one.
 
 Duties: callables run every few seconds in the worker's loop, each on its own
-interval (the stale-run sweep; add to DUTIES for more).
+interval (the stale-run sweep, the alert notifications; add to DUTIES for more).
 """
 
 from __future__ import annotations
@@ -60,9 +60,18 @@ def sweep_stale_runs() -> list[str]:
     return failed
 
 
-# The studio's periodic duties, run by every local worker (each is safe to run twice).
+def send_notifications() -> object:
+    """Deliver the alert notifications that are due (runs.notifications.sender)."""
+    from runs.notifications.sender import notifications_tick
+
+    return notifications_tick()
+
+
+# The studio's periodic duties, run by every local worker (each is safe to run twice, or
+# in two workers at once).
 DUTIES: list[tuple[str, float, Callable[[], object]]] = [
     ("stale runs", 5.0, sweep_stale_runs),
+    ("notifications", 2.0, send_notifications),
 ]
 
 
