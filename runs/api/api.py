@@ -29,5 +29,5 @@ api.add_router("", runs.router)
 api.add_router("", metrics.router)
 api.add_router("", files.router)
 api.add_router("", saved_views.router)
-from runs.api import alerts, errors, files, metrics, runs, saved_views, workspaces
-from runs.api import errors, executions, files, metrics, runs, saved_views, workspaces
+api.add_router("", alerts.router)
+api.add_router("", executions.router)

@@ -337,6 +337,7 @@ def _run_events(args: argparse.Namespace) -> list[dict]:
     )
     return list(itertools.islice(events, args.limit))
 
+
 def _run(args: argparse.Namespace) -> Run:
     """The run -r names, in the experiment -e names if given."""
     run = _workspace(args).get_run(args.run)

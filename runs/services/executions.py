@@ -130,7 +130,10 @@ def run_claim(*, run: Run, worker: str) -> tuple[Run, str]:
     if run.submitted_by is None:
         raise ValidationFailed(f"run {run.pk} has no submitter to act for")
     _, secret = token_create(
-        user=run.submitted_by, name=f"run {run.pk}", run=submission_root(run), issued_for=run
+        user=run.submitted_by,
+        name=f"script of run {run.pk}"[:100],
+        run=submission_root(run),
+        issued_for=run,
     )
     return run, secret
 
@@ -221,5 +224,8 @@ def run_finish(*, run: Run, to: str, error: dict | None = None) -> Run:
             status.transition(run, to, error=error)
         except InvalidTransition:
             logger.info("run %s: not moved to %s (it is %s)", run.pk, to, current)
-    ApiToken.objects.filter(issued_for=run).delete()
+    # Revoked, not deleted: the script's requests are told why they are refused (401).
+    ApiToken.objects.filter(issued_for=run, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     return run

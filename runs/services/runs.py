@@ -259,7 +259,9 @@ def runs_fail_stale(*, timeout: timedelta) -> list[str]:
         )
         failed.append(run.id)
     # The scripts' tokens of those runs die with them.
-    ApiToken.objects.filter(issued_for_id__in=failed).delete()
+    ApiToken.objects.filter(issued_for_id__in=failed, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     return failed
 
 

@@ -80,6 +80,7 @@ def _render(
         "form": form or ComputeTargetForm(),
         "error": error,
         "can_manage": can(ws, Role.OWNER),
+        "settings_tab": "compute",
     }
     template = TEMPLATE
     if request.htmx and not request.htmx.history_restore_request:

@@ -52,6 +52,8 @@ def celery_worker(studio, token, queue, tmp_path):
         STUDIO_WORKSPACE="team",
         STUDIO_WORKER_DIR=str(tmp_path),
         STUDIO_CANCEL_GRACE="1",
+        SECRET_KEY="celery-worker-tests-only",
+        STUDIO_DATA_DIR=str(tmp_path / "data"),
         PYTHONPATH=str(ROOT),
     )
     argv = [
