@@ -911,7 +911,7 @@ class _Seeder:
             workspace=self.ws,
             name="gpu-cluster",
             executor="celery",
-            description="Runs on the machines of `celery -A studio worker -Q gpu-cluster`",
+            description="Served by celery -A studio worker -Q gpu-cluster on the GPU machines",
             actor=self.users[DEMO_USERNAME],
         )
         buffer = io.BytesIO()
