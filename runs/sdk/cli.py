@@ -10,39 +10,21 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import re
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from runs.sdk import config
+from runs.sdk import cli_alerts, cli_submitted, config
+from runs.sdk.cli_common import Parser, UsageError, workspace_of
 from runs.sdk.errors import NotFoundError, StudioError
-from runs.sdk.heartbeat import TERMINAL
-from runs.sdk.logs import STD_LOG, LogTail
-from runs.sdk.script import ScriptRunConfig
-from runs.sdk.workspace import Experiment, Run, Workspace
-
-# How often `studio run logs --follow` asks for new output.
-FOLLOW_POLL = 0.5
+from runs.sdk.workspace import Run, Workspace
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A command line that cannot be run (exit status 2)."""
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr, like every other error."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def _key_value(text: str) -> tuple[str, str | None]:
@@ -170,61 +152,9 @@ def build_parser() -> Parser:
     events.add_argument("--since", metavar="TIME", help="ISO 8601, e.g. 2026-11-28T16:00:00Z")
     events.add_argument("--limit", type=int, default=100, metavar="N", help="at most N (100)")
 
-    _alert_parsers(groups, connected)
+    cli_alerts.add_parsers(groups, connected)
 
-    submit = run.add_parser(
-        "submit-script",
-        parents=[connected],
-        help="run a script of this folder on a compute target (the folder is uploaded)",
-    )
-    submit.add_argument("-e", "--experiment-name", required=True, metavar="NAME")
-    submit.add_argument(
-        "-t", "--target", default="local", metavar="TARGET", help="compute target (default: local)"
-    )
-    submit.add_argument(
-        "-c",
-        "--run-configuration-name",
-        metavar="NAME",
-        help="accepted for compatibility with `az ml run submit-script`; not used",
-    )
-    submit.add_argument(
-        "--source-directory",
-        type=Path,
-        default=Path("."),
-        help="the folder to upload and run from (default: the current one)",
-    )
-    submit.add_argument("script", metavar="SCRIPT", help="the script, relative to the folder")
-    submit.add_argument(
-        "arguments", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's arguments"
-    )
-
-    logs = run.add_parser("logs", parents=[connected], help="a run's output (its std log)")
-    logs.add_argument("-r", "--run", required=True, metavar="RUN_ID")
-    logs.add_argument(
-        "-f", "--follow", action="store_true", help="keep printing as it grows, until the run ends"
-    )
-    logs.add_argument("--name", default=STD_LOG, help=f"which log (default: {STD_LOG})")
-
-    target = groups.add_parser("computetarget", help="compute targets").add_subparsers(
-        dest="command", metavar="{list,create,delete}"
-    )
-    target.required = True
-    target.add_parser("list", parents=[connected], help="the workspace's compute targets")
-    target_create = target.add_parser(
-        "create", parents=[connected], help="add a compute target (workspace owners)"
-    )
-    target_create.add_argument("-n", "--name", required=True)
-    target_create.add_argument(
-        "--executor",
-        choices=["local", "celery"],
-        default="local",
-        help="local: the studio's runworker; celery: workers consuming the queue NAME",
-    )
-    target_create.add_argument("--description", default="")
-    target_delete = target.add_parser(
-        "delete", parents=[connected], help="remove a compute target (workspace owners)"
-    )
-    target_delete.add_argument("-n", "--name", required=True)
+    cli_submitted.add_parsers(run, groups, connected)
 
     view = groups.add_parser("view", help="saved views of the run list").add_subparsers(
         dest="command", metavar="{list}"
@@ -234,101 +164,10 @@ def build_parser() -> Parser:
     return parser
 
 
-ALERT_STATUSES = ("Completed", "Failed", "Canceled")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def _alert_status(text: str) -> str:
-    for status in ALERT_STATUSES:
-        if text.strip().lower() == status.lower():
-            return status
-    raise argparse.ArgumentTypeError(
-        f"unknown status {text!r}: an alert reports {', '.join(ALERT_STATUSES)}"
-    )
-
-
-def _email(text: str) -> str:
-    if not _EMAIL.match(text.strip()):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an email address")
-    return text.strip()
-
-
-def _webhook(text: str) -> str:
-    if not text.startswith(("http://", "https://")) or len(text) < 10:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
-    return text
-
-
-def _alert_parsers(groups: argparse._SubParsersAction, connected: Parser) -> None:
-    alert = groups.add_parser("alert", help="alert rules: email or webhooks").add_subparsers(
-        dest="command", metavar="{create,list,delete}"
-    )
-    alert.required = True
-    create = alert.add_parser(
-        "create",
-        parents=[connected],
-        help="a rule: email or a webhook when runs end with a status",
-    )
-    create.add_argument("-e", "--experiment", metavar="NAME", help="runs of this experiment")
-    create.add_argument(
-        "--status",
-        action="append",
-        default=[],
-        type=_alert_status,
-        help="Completed, Failed or Canceled (repeat for several)",
-    )
-    who = create.add_mutually_exclusive_group(required=True)
-    who.add_argument(
-        "--email", action="append", type=_email, metavar="ADDRESS", help="repeat for several"
-    )
-    who.add_argument("--webhook", type=_webhook, metavar="URL", help="JSON POST to this URL")
-    create.add_argument("--filter", metavar="TEXT", help="filter language, tested on the run")
-    create.add_argument("-r", "--run", metavar="RUN_ID", help="this run and its descendants")
-    create.add_argument("--mine", action="store_true", help="only runs you submitted")
-    create.add_argument("--name", metavar="NAME", help="default: made from the events")
-    create.add_argument(
-        "--personal",
-        action="store_true",
-        help="a personal rule (emails only you); the default for everyone but owners",
-    )
-    create.add_argument("--running-hours", type=int, metavar="N", help="running longer than N h")
-    create.add_argument(
-        "--no-heartbeat-minutes", type=int, metavar="N", help="no heartbeat for N minutes"
-    )
-    alert.add_parser("list", parents=[connected], help="the workspace's rules and yours")
-    delete = alert.add_parser("delete", parents=[connected], help="delete a rule")
-    delete.add_argument("id", type=int, metavar="ID")
-
-
-def _alert_create(args: argparse.Namespace) -> dict:
-    if not (args.status or args.running_hours or args.no_heartbeat_minutes):
-        raise UsageError(
-            "give --status (Completed, Failed, Canceled), --running-hours or --no-heartbeat-minutes"
-        )
-    body: dict[str, Any] = {"statuses": list(dict.fromkeys(args.status))}
-    optional = {
-        "experiment": args.experiment,
-        "filter": args.filter,
-        "runId": args.run,
-        "name": args.name,
-        "webhook": args.webhook,
-        "runningLongerThanHours": args.running_hours,
-        "noHeartbeatMinutes": args.no_heartbeat_minutes,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
-    if args.email:
-        body["emails"] = args.email
-    if args.mine:
-        body["submittedByMe"] = True
-    if args.personal:
-        body["scope"] = "personal"
-    return _workspace(args).create_alert(**body)
-
-
 def _run_events(args: argparse.Namespace) -> list[dict]:
     if args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
-    events = _workspace(args).iter_status_events(
+    events = workspace_of(args).iter_status_events(
         experiment=args.experiment_name,
         status=args.status or None,
         run_id=args.run,
@@ -340,20 +179,13 @@ def _run_events(args: argparse.Namespace) -> list[dict]:
 
 def _run(args: argparse.Namespace) -> Run:
     """The run -r names, in the experiment -e names if given."""
-    run = _workspace(args).get_run(args.run)
+    run = workspace_of(args).get_run(args.run)
     given = getattr(args, "experiment_name", None)
     if given is not None and run.experiment.name != given:
         raise NotFoundError(
             f"run {args.run!r} is in experiment {run.experiment.name!r}, not {given!r}"
         )
     return run
-
-
-def _workspace(args: argparse.Namespace) -> Workspace:
-    ws = Workspace.from_config()
-    if args.workspace_name and args.workspace_name != ws.name:
-        ws = Workspace(ws.url, ws._client.token, args.workspace_name)
-    return ws
 
 
 def _attach(args: argparse.Namespace) -> dict:
@@ -413,7 +245,7 @@ def _run_list_view(args: argparse.Namespace, ws: Workspace) -> Iterator[Run]:
 def _run_list(args: argparse.Namespace) -> list[dict]:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
-    ws = _workspace(args)
+    ws = workspace_of(args)
     if args.view is not None:
         runs = _run_list_view(args, ws)
     else:
@@ -458,62 +290,13 @@ def _run_update(args: argparse.Namespace) -> dict:
     return run.get_details(log_files=False)
 
 
-def _submit_script(args: argparse.Namespace) -> dict:
-    if not (args.source_directory / args.script).is_file():
-        raise UsageError(f"no script {args.script!r} in {str(args.source_directory)!r}")
-    arguments = args.arguments[1:] if args.arguments[:1] == ["--"] else args.arguments
-    experiment = Experiment(workspace=_workspace(args), name=args.experiment_name)
-    config = ScriptRunConfig(
-        source_directory=args.source_directory,
-        script=args.script,
-        arguments=arguments,
-        compute_target=args.target,
-    )
-    return experiment.submit(config)._doc
-
-
-def _run_logs(args: argparse.Namespace) -> None:
-    """Print the log to stdout (raw text, not JSON), following it with --follow."""
-    ws = _workspace(args)
-    run = ws.get_run(args.run)
-    tail = LogTail(ws._client, run._path(), args.name)
-    while True:
-        status = run.get_status() if args.follow else None
-        text = tail.read()
-        if text:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        if not args.follow or status in TERMINAL:
-            if not args.follow and tail.offset == 0 and args.name not in run.get_file_names():
-                raise NotFoundError(f"run {run.id} has no log {args.name!r} (yet)")
-            return
-        threading.Event().wait(FOLLOW_POLL)
-
-
-def _targets(args: argparse.Namespace) -> Any:
-    ws = _workspace(args)
-    client = ws._client
-    match args.command:
-        case "list":
-            return client.json("GET", client.ws_path("/compute-targets"))["computeTargets"]
-        case "create":
-            body = {"name": args.name, "executor": args.executor, "description": args.description}
-            return client.json(
-                "POST", client.ws_path("/compute-targets"), json_body=body, retry="unsent"
-            )
-        case "delete":
-            client.request("DELETE", client.ws_path(f"/compute-targets/{args.name}"))
-            return {"deleted": args.name}
-    raise UsageError(f"unknown command computetarget {args.command}")
-
-
 def run_command(args: argparse.Namespace) -> Any:
     """The JSON the command prints."""
     match (args.group, args.command):
         case ("folder", "attach"):
             return _attach(args)
         case ("experiment", "list"):
-            return _workspace(args).list_experiments()
+            return workspace_of(args).list_experiments()
         case ("run", "list"):
             return _run_list(args)
         case ("run", "show"):
@@ -528,19 +311,19 @@ def run_command(args: argparse.Namespace) -> Any:
             return _run_events(args)
 
         case ("run", "submit-script"):
-            return _submit_script(args)
+            return cli_submitted.submit_script(args)
         case ("run", "logs"):
-            return _run_logs(args)
+            return cli_submitted.run_logs(args)
         case ("computetarget", _):
-            return _targets(args)
+            return cli_submitted.targets(args)
         case ("view", "list"):
-            return _views(_workspace(args))
+            return _views(workspace_of(args))
         case ("alert", "create"):
-            return _alert_create(args)
+            return cli_alerts.create(args)
         case ("alert", "list"):
-            return _workspace(args).list_alerts()
+            return workspace_of(args).list_alerts()
         case ("alert", "delete"):
-            _workspace(args).delete_alert(args.id)
+            workspace_of(args).delete_alert(args.id)
             return {"deleted": args.id}
     raise UsageError(f"unknown command {args.group} {args.command}")
 
