@@ -25,7 +25,9 @@ from runs.http import StudioRequest
 from runs.models import Experiment, Role, Run, Tag, Workspace
 from runs.selectors import workspace_for_member
 from runs.status import TERMINAL
-from runs.views.run_list import TEMPLATE, table_context
+from runs.views.run_table import table_context
+
+TEMPLATE = "runs/run_list.html"
 
 UNDO_SALT = "runs.run-bulk.undo"
 UNDO_MAX_AGE = 24 * 3600

@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET
 from runs import selectors
 from runs.forms import RunListForm
 from runs.http import StudioRequest
+from runs.list_state import Column
 from runs.markdown import first_line
 from runs.models import Experiment, Run
-from runs.selectors.run_list import Column, RunListParams, TagValue
+from runs.selectors.list_rows import TagValue
 
 STREAM_ROWS = 500
 
@@ -93,16 +94,16 @@ def run_list_csv(
     ws = selectors.workspace_for_member(request.user, workspace)
     exp = get_object_or_404(Experiment, workspace=ws, name=experiment) if experiment else None
     form = RunListForm(request.GET)
-    if not form.is_valid():
+    state = form.state
+    if state is None:
         return HttpResponse(
             "Bad list parameters: " + " ".join(form.error_messages()) + "\n",
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    params: RunListParams = form.params()
-    columns = params.columns
+    columns = state.columns
     writer = csv.writer(_Echo())
-    items = selectors.run_export_rows(workspace=ws, params=params, experiment=exp)
+    items = selectors.run_export_rows(workspace=ws, state=state, experiment=exp)
 
     def stream() -> Iterator[str]:
         # A few hundred rows a piece: the response's per-piece work stays off each row.

@@ -33,11 +33,12 @@ from runs import selectors
 from runs.exceptions import StudioError, ValidationFailed
 from runs.forms import chart_from_fields
 from runs.http import StudioRequest
+from runs.list_state import canonical_items, parse_charts
 from runs.models import Role, SavedView, Workspace
 from runs.selectors import saved_views as view_selectors
 from runs.services import saved_views as view_services
 from runs.views.list_charts import charts_context
-from runs.views.run_list import table_context
+from runs.views.run_table import table_context
 
 TEMPLATE = "runs/saved_view.html"
 
@@ -49,6 +50,22 @@ def _view_or_tombstone(request: StudioRequest, ws: Workspace, view_id: int):
         ctx = {"workspace": ws, "view": view}
         return None, render(request, "runs/saved_view_deleted.html", ctx, status=410)
     return view, None
+
+
+def _saved_query(view: SavedView) -> QueryDict:
+    """The view's saved state as a run list query string."""
+    query = QueryDict(mutable=True)
+    for name, value in canonical_items(view.state):
+        query.appendlist(name, value)
+    return query
+
+
+def _view_charts(view: SavedView):
+    """The view's charts (stored validated; one that no longer is shows none)."""
+    try:
+        return parse_charts(view.charts)
+    except ValidationFailed:
+        return ()
 
 
 def _without_charts(query: QueryDict) -> QueryDict:
@@ -65,17 +82,16 @@ def view_context(
     """The run list of `view` with the state `query` (None: as saved), and the view's bar."""
     as_saved = query is None
     # The view's charts are its own: a `charts` parameter is for plain lists.
-    state_query = view_services.state_query(view.state) if as_saved else _without_charts(query)
+    state_query = _saved_query(view) if as_saved else _without_charts(query)
     ctx, code = table_context(request, ws, None, state_query)
     list_path = reverse("runs:saved-view-list", args=[ws.slug, view.pk])
     view_path = reverse("runs:saved-view", args=[ws.slug, view.pk])
     ctx["list_path"] = list_path
     if code == 200:
-        params, page = ctx["params"], ctx["page"]
-        ctx["canonical"] = list_path + params.querystring(page=page.number).rstrip("?")
-        current = view_services.state_of(params)
-        modified = current != view.state
-        current_qs = params.querystring().lstrip("?")
+        state, page = ctx["state"], ctx["page"]
+        ctx["canonical"] = list_path + state.with_(page=page.number).querystring().rstrip("?")
+        modified = state.canonical() != view.state
+        current_qs = state.with_(page=1).querystring().lstrip("?")
     else:
         modified, current_qs = True, ""
     editable = view_services.can_edit(view, ws.membership)
@@ -90,7 +106,7 @@ def view_context(
         can_pin=ws.membership.has_role(Role.OWNER) and view.is_shared,
         is_default=ws.default_view_id == view.pk,
         current_qs=current_qs,
-        **charts_context(ctx, view.charts, ctx.get("page"), [None] * len(view.charts)),
+        **charts_context(ctx, charts := _view_charts(view), ctx.get("page"), [None] * len(charts)),
     )
     return ctx, code
 

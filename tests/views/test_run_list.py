@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from runs.models import LatestMetric, Role
 from runs.status import Status
+from runs.views.run_table import summary_text
 from tests.factories import (
     ExperimentFactory,
     MembershipFactory,
@@ -296,7 +297,7 @@ def test_top_level_rows_summarise_their_descendants(reader_client, workspace, ex
     RunFactory(experiment=exp, parent=kid, status=Status.FAILED)
     response = reader_client.get(list_url(workspace))
     summary = response.context["page"].rows[0].summary
-    assert str(summary) == "4 children: 2 Completed, 2 Failed"
+    assert summary_text(summary) == "4 children: 2 Completed, 2 Failed"
     assert b'class="caret"' in response.content
 
 

@@ -72,7 +72,7 @@ def test_a_view_shows_the_list_exactly_as_saved(reader_client, shared_view, runs
     assert response.status_code == 200
     assert shown_ids(response) == [runs[("cifar", "Failed")].id, runs[("mnist", "Failed")].id]
     assert [c.key for c in response.context["columns"]] == ["id", "status", "metrics.acc"]
-    assert response.context["params"].sort == "-metrics.acc"
+    assert response.context["state"].sort == "-metrics.acc"
     assert response.context["modified"] is False
     html = response.content.decode()
     assert "failures by accuracy" in html
