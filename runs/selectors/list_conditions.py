@@ -168,6 +168,8 @@ def lead_sql(lead: tuple[str, dict], alias: str) -> tuple[str, list]:
 
 # Stands for the tested run's table alias in a compiled condition.
 _TESTED = "__tested_run__"
+# The runs table inside a condition's EXISTS: never the name of the table tested.
+_INNER = "rl_cond"
 _BELOW = "rl_below"
 
 
@@ -178,7 +180,10 @@ class RunCondition:
     A page tests its condition in up to four queries (count, sort walk, tree
     rows); building each through the ORM took far longer than running it.
     Inline when the condition needs no join (the usual case), else an EXISTS on
-    the run's id. Values stay bound parameters; only aliases go into the text.
+    the run's id, whose runs table has an alias of its own: under the table's own
+    name it would be the tested run itself wherever the tested alias is that name
+    (every run would then match). Values stay bound parameters; only aliases go
+    into the text.
     """
 
     sql: str
@@ -201,6 +206,11 @@ class RunCondition:
         tested = RawSQL(f"{qn(_TESTED)}.{qn('id')}", ())  # noqa: S611 - names only
         inner = Run.objects.filter(cond, pk=tested).order_by().values("id")
         sql, params = inner.query.sql_with_params()
+        # Its own FROM is the first (it selects the id only); nested subqueries alias
+        # their tables (U0...) and name this one by its table name, renamed with it.
+        start = sql.index(f" FROM {base}")
+        sql = sql[:start] + f" FROM {base} {qn(_INNER)}" + sql[start + len(f" FROM {base}") :]
+        sql = sql.replace(f"{base}.", f"{qn(_INNER)}.")
         return cls(f"EXISTS ({sql})", tuple(params))
 
     def on(self, alias: str, *, tested_only: bool = False) -> tuple[str, list]:
