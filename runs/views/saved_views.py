@@ -83,13 +83,12 @@ def view_context(
     as_saved = query is None
     # The view's charts are its own: a `charts` parameter is for plain lists.
     state_query = _saved_query(view) if as_saved else _without_charts(query)
-    ctx, code = table_context(request, ws, None, state_query)
+    # Every control of the list (sorts, chips, pages, columns) leads to the view's list.
     list_path = reverse("runs:saved-view-list", args=[ws.slug, view.pk])
     view_path = reverse("runs:saved-view", args=[ws.slug, view.pk])
-    ctx["list_path"] = list_path
+    ctx, code = table_context(request, ws, None, state_query, links=list_path)
     if code == 200:
-        state, page = ctx["state"], ctx["page"]
-        ctx["canonical"] = list_path + state.with_(page=page.number).querystring().rstrip("?")
+        state = ctx["state"]
         modified = state.canonical() != view.state
         current_qs = state.with_(page=1).querystring().lstrip("?")
     else:

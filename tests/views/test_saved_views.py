@@ -390,3 +390,48 @@ def test_restoring_a_huge_version_is_a_message(contributor_client, workspace):
     )
     assert response.status_code == 404
     assert "has no version" in response.content.decode()
+
+
+# --- every control of the list stays in the view ----------------------------------------
+
+LINK = re.compile(r'(?:href|hx-get|action)="([^"#]*)"')
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+@pytest.mark.parametrize("suffix", ["", "list/?sort=status&per_page=1&tag=x"])
+def test_every_control_of_a_views_list_leads_to_the_view(
+    reader_client, workspace, shared_view, runs, htmx, suffix
+):
+    response = reader_client.get(view_url(shared_view, suffix), headers=HX if htmx else {})
+    html = response.content.decode()
+    table = html[
+        html.index('id="run-table"') : html.index("</section>", html.index('id="run-table"'))
+    ]
+    list_path = view_url(shared_view, "list/")
+    links = [m.replace("&amp;", "&") for m in LINK.findall(table)]
+    runs_base = reverse("runs:run-list", args=[workspace.slug])
+    # Not controls of the list: bulk actions, the CSV file, the exact count, run pages.
+    controls = [
+        link
+        for link in links
+        if not link.startswith(runs_base + "bulk/")
+        and "/export.csv" not in link
+        and "/count/" not in link
+        and not re.match(rf"{re.escape(runs_base)}[^/?]+_[0-9]+_", link)
+    ]
+    # Header sorts, chips, pages, the page size, columns, the filter popover, Clear all.
+    sorts = [link for link in controls if "sort=" in link]
+    assert sorts, "the header has sort links"
+    assert [link for link in controls if link.startswith(runs_base)] == []
+    assert [link for link in sorts if not link.startswith(list_path)] == []
+
+
+def test_a_header_sort_on_a_view_is_the_view_modified(reader_client, shared_view, runs):
+    page = reader_client.get(view_url(shared_view))
+    html = page.content.decode()
+    href = re.search(r'<a href="([^"]*)"[^>]*title="Sort by Status"', html)[1]
+    response = reader_client.get(href.replace("&amp;", "&"), headers=HX)
+    assert response.status_code == 200
+    assert response.context["modified"] is True
+    assert response["HX-Push-Url"].startswith(view_url(shared_view, "list/"))
+    assert "data-modified" in response.content.decode()
