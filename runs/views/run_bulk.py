@@ -52,6 +52,15 @@ def _list_target(ws: Workspace, path: str) -> Experiment | None:
     return None
 
 
+def _is_view_list(ws: Workspace, path: str) -> bool:
+    """Whether `path` is the list of one of the workspace's saved views."""
+    try:
+        match = resolve(path or "/")
+    except Resolver404:
+        return False
+    return match.url_name == "saved-view-list" and match.kwargs.get("workspace") == ws.slug
+
+
 def _runs(ws: Workspace, ids: tuple[str, ...]) -> list[Run]:
     runs = list(Run.objects.filter(workspace=ws, pk__in=ids).order_by("id"))
     missing = sorted(set(ids) - {r.pk for r in runs})
@@ -153,7 +162,9 @@ def _respond(
             url = reverse("runs:experiment-runs", args=[ws.slug, experiment.name])
         query = request.GET.urlencode()
         return redirect(f"{url}?{query}" if query else url)
-    ctx, code = table_context(request, ws, experiment, request.GET)
+    # On a saved view's page the redrawn table's controls stay in the view.
+    links = list_path if _is_view_list(ws, list_path) else None
+    ctx, code = table_context(request, ws, experiment, request.GET, links=links)
     ctx.update(
         bulk_message=message,
         bulk_ok=status == 200,

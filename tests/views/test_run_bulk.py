@@ -279,3 +279,23 @@ def test_table_after_an_action_keeps_the_list_state(contributor_client, workspac
     content = response.content.decode()
     assert f'data-run="{a.id}"' in content
     assert f'data-run="{b.id}"' not in content
+
+
+def test_a_bulk_action_on_a_saved_views_page_keeps_its_links_in_the_view(
+    contributor_client, workspace
+):
+    from runs.services import saved_views as view_services
+
+    exp = ExperimentFactory(workspace=workspace, name="mnist")
+    run = RunFactory(experiment=exp)
+    member = contributor_client.user.memberships.get(workspace=workspace)
+    view = view_services.saved_view_create(actor=member, name="v", state={"sort": "created"})
+    list_path = reverse("runs:saved-view-list", args=[workspace.slug, view.pk])
+    response = contributor_client.post(
+        reverse("runs:run-bulk", args=[workspace.slug]) + "?sort=created",
+        {"action": "tag-add", "runs": [run.id], "key": "seen", "list_path": list_path},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'href="{list_path}?sort=-name"' in html
