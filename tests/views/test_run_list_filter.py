@@ -1,6 +1,7 @@
 """The filter language in the run list: matches, the tree, and errors shown in the page."""
 
 from datetime import UTC, datetime
+from html import escape
 from urllib.parse import urlencode
 
 import pytest
@@ -197,3 +198,21 @@ def test_many_matching_trees_walked_in_sort_order_hold_only_matches(
     rows = shown(reader_client.get(list_url(workspace, filter=text)))
     parent, good, _ = sweeps["mnist-cnn"]
     assert rows == [(parent.id, True), (good.id, True)]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"q": "resnet", "filter": "status ="},
+        {"q": "resnet", "filter": "metrics.acc > 0.9", "page": "0"},
+        {"q": "a\x01b", "filter": "status = 'Failed'"},
+    ],
+)
+def test_the_typed_search_and_filter_survive_an_error(reader_client, workspace, query):
+    """The page's search boxes follow the table (data-q, data-filter) after each swap:
+    an error must give back what the user typed, not empty boxes."""
+    response = reader_client.get(list_url(workspace, **query), headers=HX)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f'data-q="{escape(query["q"])}"' in html
+    assert f'data-filter="{escape(query["filter"])}"' in html
