@@ -37,7 +37,7 @@ def run_list(request: StudioRequest, workspace: str, experiment: str | None = No
     """Roots of matching runs, sorted, a page at a time; the table alone for htmx."""
     ws = selectors.workspace_for_member(request.user, workspace)
     if ws.default_view_id and not experiment and not request.GET and not request.htmx:
-        # "All runs" without parameters: the pinned default view, for newcomers.
+        # "All runs" without parameters: the pinned default view, for every member.
         response = default_view_response(request, ws)
         if response is not None:
             return response

@@ -12,7 +12,8 @@ URLs (the first is a contract: links people share):
 
 A deleted view's URL answers 410 with a page saying so (private views of others
 stay 404). "All runs" without parameters shows the workspace's pinned default view
-to members with no view of their own, with a link to the plain list (`?default=none`).
+to every member, with a link to the plain list (`?default=none`); the Views menu,
+the index and the view's page mark it.
 """
 
 from __future__ import annotations
@@ -150,14 +151,9 @@ def saved_view_list(request: StudioRequest, workspace: str, view_id: int) -> Htt
 
 
 def default_view_response(request: StudioRequest, ws: Workspace) -> HttpResponse | None:
-    """ "All runs" without parameters, for a member with no view of their own: the
-    workspace's pinned default view, with a notice (None: show the plain list)."""
+    """ "All runs" without parameters: the workspace's pinned default view, for every
+    member, with a notice linking to the plain list (None: no default to show)."""
     if ws.default_view_id is None:
-        return None
-    own = view_selectors.saved_views_visible(workspace=ws, actor=ws.membership).filter(
-        owner_id=ws.membership.user_id
-    )
-    if own.exists():
         return None
     try:
         view = view_selectors.saved_view_get(

@@ -345,8 +345,8 @@ def test_owners_pin_a_default_that_newcomers_see_on_all_runs(
     assert refused.status_code == 403
     owner_client.post(view_url(shared_view, "default/"), {"pin": "1"})
     assert Workspace.objects.get(pk=workspace.pk).default_view_id == shared_view.pk
-    # the run list's queries, whether the reader has views, and the default view
-    with django_assert_max_num_queries(plain_count + 2):
+    # the run list's queries and the default view
+    with django_assert_max_num_queries(plain_count + 1):
         response = reader_client.get(all_runs)
     html = response.content.decode()
     assert "the workspace's default view" in html
@@ -354,11 +354,36 @@ def test_owners_pin_a_default_that_newcomers_see_on_all_runs(
     assert response.context["view"] == shared_view
     plain_list = reader_client.get(all_runs + "?default=none")
     assert "view" not in plain_list.context
-    # A member with a view of their own gets the plain list.
-    view_services.saved_view_create(
-        actor=membership(reader_client, workspace), name="mine", state={}
-    )
-    assert "view" not in reader_client.get(all_runs).context
+
+
+@pytest.mark.parametrize("who", ["contributor", "owner", "reader", "reader with a view"])
+def test_every_member_sees_the_pinned_default_on_all_runs(
+    who, owner_client, reader_client, contributor_client, shared_view, workspace
+):
+    """One rule: "All runs" without parameters is the pinned view, for everyone (its
+    creator, the owner who pinned it, members with views of their own)."""
+    owner_client.post(view_url(shared_view, "default/"), {"pin": "1"})
+    client = {"contributor": contributor_client, "owner": owner_client}.get(who, reader_client)
+    if who == "reader with a view":
+        view_services.saved_view_create(
+            actor=membership(reader_client, workspace), name="mine", state={}
+        )
+    response = client.get(reverse("runs:run-list", args=["team"]))
+    assert response.context["view"] == shared_view
+    assert "the workspace's default view" in response.content.decode()
+
+
+def test_the_default_view_is_marked_in_the_menu_index_and_page(
+    owner_client, reader_client, shared_view
+):
+    owner_client.post(view_url(shared_view, "default/"), {"pin": "1"})
+    menu = reader_client.get(reverse("runs:saved-view-menu", args=["team"])).content.decode()
+    item = re.search(r'<a [^>]*href="%s"[^>]*>.*?</a>' % view_url(shared_view), menu, re.S)[0]
+    assert "default" in item
+    index = reader_client.get(reverse("runs:saved-views", args=["team"])).content.decode()
+    assert 'badge">default' in index
+    page = reader_client.get(view_url(shared_view)).content.decode()
+    assert "Workspace default" in page
 
 
 def test_members_see_views_with_who_made_them(reader_client, shared_view):
