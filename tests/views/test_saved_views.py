@@ -378,7 +378,8 @@ def test_the_default_view_is_marked_in_the_menu_index_and_page(
 ):
     owner_client.post(view_url(shared_view, "default/"), {"pin": "1"})
     menu = reader_client.get(reverse("runs:saved-view-menu", args=["team"])).content.decode()
-    item = re.search(r'<a [^>]*href="%s"[^>]*>.*?</a>' % view_url(shared_view), menu, re.S)[0]
+    href = re.escape(view_url(shared_view))
+    item = re.search(rf'<a [^>]*href="{href}"[^>]*>.*?</a>', menu, re.S)[0]
     assert "default" in item
     index = reader_client.get(reverse("runs:saved-views", args=["team"])).content.decode()
     assert 'badge">default' in index
