@@ -494,6 +494,10 @@ class ListState:
             return self.with_(**{name: ""})
         raise ValueError(f"{name!r} is not a condition of the run list")
 
+    def unfiltered(self) -> ListState:
+        """The same columns, sort and page size without any condition or chart."""
+        return ListState(sort=self.sort, cols=self.cols, per_page=self.per_page)
+
     def sorted_by(self, key: str) -> ListState:
         """A column header's state: sorted by `key`, descending first, then ascending."""
         return self.with_(sort=key if self.sort == f"-{key}" else f"-{key}")

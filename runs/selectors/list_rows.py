@@ -328,12 +328,26 @@ def _child_summaries(
     return out
 
 
-def run_children_rows(
-    *, workspace: Workspace, state: ListState, parent: Run
-) -> tuple[list[RunRow], int]:
+@dataclass
+class ChildRows:
+    """The direct children of a run as the list shows them under it."""
+
+    rows: list[RunRow]
+    # Children shown or shown so far (at most MAX_CHILDREN_SHOWN are drawn).
+    total: int
+    # Children the list's conditions leave out (none match, nor hold a match).
+    hidden_by_filter: int
+    # Where the rows go in the tree: their depth, and the ids above them.
+    depth: int
+    ancestors: tuple[str, ...]
+
+
+def run_children_rows(*, workspace: Workspace, state: ListState, parent: Run) -> ChildRows:
     """Direct children of `parent` in the list's order (those that match or hold a
-    match when a condition is set), at most MAX_CHILDREN_SHOWN; and how many there are."""
-    qs = Run.objects.filter(workspace=workspace, parent=parent)
+    match when a condition is set), at most MAX_CHILDREN_SHOWN; how many there are, and
+    how many the conditions leave out."""
+    children = Run.objects.filter(workspace=workspace, parent=parent)
+    qs = children
     if state.filtering:
         cond = match_q(state)
         below = Run.objects.filter(
@@ -347,6 +361,7 @@ def run_children_rows(
     qs = order_by(qs, state.sort).annotate(total=Window(Count("pk")))
     runs = list(_runs_for_rows(qs, state.columns)[:MAX_CHILDREN_SHOWN])
     total = runs[0].total if runs else 0
+    hidden = children.count() - total if state.filtering else 0
     steps = parent.id[len(parent.root_id) + 1 :].split("_") if parent.parent_id else []
     chain = [parent.root_id]
     for step in steps:
@@ -362,7 +377,7 @@ def run_children_rows(
         for run in runs
     ]
     _decorate(rows, state, groups=_child_groups([parent.root_id]))
-    return rows, total
+    return ChildRows(rows, total, hidden, depth, tuple(chain))
 
 
 def run_list_live(*, workspace: Workspace, state: ListState, run_ids: list[str]) -> list[RunRow]:

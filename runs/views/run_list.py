@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, push_url
@@ -93,9 +94,18 @@ def run_children(request: StudioRequest, workspace: str, run_id: str) -> HttpRes
     parent = get_object_or_404(Run, workspace=ws, pk=run_id)
     ctx, code = rows_context(request, ws)
     if code == 200:
-        rows, total = selectors.run_children_rows(workspace=ws, state=ctx["state"], parent=parent)
-        row_renderer(ctx).render(rows)
-        ctx.update(rows=rows, total=total, parent=parent, hidden=max(0, total - len(rows)))
+        state = ctx["state"]
+        children = selectors.run_children_rows(workspace=ws, state=state, parent=parent)
+        row_renderer(ctx).render(children.rows)
+        children_url = reverse("runs:run-children", args=[ws.slug, parent.pk])
+        ctx.update(
+            rows=children.rows,
+            children=children,
+            parent=parent,
+            hidden=max(0, children.total - len(children.rows)),
+            # "Show them": the children without the list's conditions.
+            unfiltered_url=children_url + state.unfiltered().querystring().rstrip("?"),
+        )
     return render(request, TEMPLATE + "#run-children", ctx, status=code)
 
 

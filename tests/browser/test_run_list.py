@@ -189,3 +189,19 @@ def test_screenshots(request, live_server, world, scheme):
     page.screenshot(path=str(SHOTS / f"run_list_tree_{scheme}.png"))
     context.close()
     assert (SHOTS / f"run_list_{scheme}.png").stat().st_size > 0
+
+
+def test_children_hidden_by_the_filter_are_said_and_shown_on_demand(logged_in_page, world):
+    parent = world["runs"]["sweep"]
+    TagFactory(run=parent, key="best")
+    page = logged_in_page(world["user"])
+    page.goto(_list(world) + "?tag=best")
+    page.locator(f'tr[data-run="{parent.id}"] .caret').click()
+    hidden = page.locator("tr.hidden-row")
+    hidden.wait_for()
+    assert "hidden by the filter" in hidden.inner_text()
+    hidden.get_by_text("Show them").click()
+    kids = page.locator(f'tr.run-row[data-ancestors~="{parent.id}"]')
+    kids.first.wait_for()
+    assert kids.count() == parent.children.count()
+    assert page.locator("tr.hidden-row").count() == 0

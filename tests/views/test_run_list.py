@@ -1,5 +1,6 @@
 """The run list page: filters, sorts, columns, the tree, live cells, bad input, permissions."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -323,8 +324,32 @@ def test_children_partial_keeps_only_matches_under_a_filter(reader_client, works
     RunFactory(experiment=exp, parent=parent, status=Status.COMPLETED)
     url = reverse("runs:run-children", args=[workspace.slug, parent.id])
     content = reader_client.get(url + "?status=Failed").content.decode()
-    assert content.count("<tr ") == 1
+    assert content.count('class="run-row') == 1
     assert f'data-run="{failed.id}"' in content
+    assert "1 child hidden by the filter" in content
+
+
+def test_children_all_hidden_by_the_filter_say_so_with_a_way_to_show_them(
+    reader_client, workspace, exp
+):
+    parent = RunFactory(experiment=exp)
+    TagFactory(run=parent, key="best")
+    kids = RunFactory.create_batch(3, experiment=exp, parent=parent)
+    url = reverse("runs:run-children", args=[workspace.slug, parent.id])
+    response = reader_client.get(url + "?tag=best&sort=created&cols=id,status", headers=HX)
+    content = response.content.decode()
+    assert content.count('class="run-row') == 0
+    assert "3 children hidden by the filter" in content
+    assert f'data-ancestors="{parent.id}"' in content
+    # "Show them": the same children's URL without the list's conditions.
+    show = re.search(r'data-children-url="([^"]+)"[^>]*>Show them', content)[1].replace(
+        "&amp;", "&"
+    )
+    assert show == url + "?sort=created&cols=id%2Cstatus"
+    shown = reader_client.get(show, headers=HX).content.decode()
+    assert shown.count('class="run-row') == 3
+    assert all(f'data-run="{k.id}"' in shown for k in kids)
+    assert "hidden by the filter" not in shown
 
 
 def test_children_partial_with_bad_params_is_400(reader_client, workspace, exp):
