@@ -10,6 +10,7 @@ from runs.services.metrics import (
 )
 from runs.services.properties import run_add_properties
 from runs.services.runs import (
+    CancelResult,
     run_cancel,
     run_complete,
     run_create,
@@ -18,6 +19,7 @@ from runs.services.runs import (
     run_heartbeat,
     run_set_status,
     run_update,
+    runs_cancel,
     runs_fail_stale,
     runs_heartbeat,
 )
@@ -37,6 +39,7 @@ from runs.services.workspaces import (
 
 __all__ = [
     "BatchResult",
+    "CancelResult",
     "SeriesIn",
     "clean_path",
     "experiment_get_or_create",
@@ -50,6 +53,7 @@ __all__ = [
     "metric_series",
     "run_add_properties",
     "run_cancel",
+    "runs_cancel",
     "run_complete",
     "run_create",
     "run_create_children",
