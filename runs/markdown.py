@@ -86,10 +86,34 @@ def render_description(source: str, *, workspace_slug: str | None = None) -> str
     )
 
 
+# Inline markdown a first line is read without (first_line): images and links keep their
+# text, code spans and emphasis their content, HTML tags go, escapes keep the character.
+_PLAIN = [
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])"), r"\1"),
+    (re.compile(r"(`+)(.+?)\1"), r"\2"),
+    (re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<![\w*\\])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w\\])_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
+    (re.compile(r"</?[A-Za-z][^>]*>"), ""),
+    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])"), r"\1"),
+]
+# A line's block markers: headings, quotes, list items (with a task box).
+_BLOCK = re.compile(r"^(?:#{1,6}\s+|>\s*|(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?)+")
+# Lines that say nothing as text: rules, heading underlines, code fences.
+_NOTHING = re.compile(r"^(?:[-*_=\s]+|(?:```|~~~).*)$")
+
+
 def first_line(source: str, limit: int = 120) -> str:
-    """The description's first non-empty line as plain text, shortened for list columns."""
+    """The description's first non-empty line as plain text (no markdown), shortened for
+    list columns and exports."""
     for line in source.splitlines():
-        text = line.strip().lstrip("#>*-+ ").strip()
+        if _NOTHING.match(line.strip()):
+            continue
+        text = _BLOCK.sub("", line.strip())
+        for pattern, repl in _PLAIN:
+            text = pattern.sub(repl, text)
+        text = " ".join(text.split())
         if text:
             return text if len(text) <= limit else text[: limit - 1] + "…"
     return ""

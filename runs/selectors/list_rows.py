@@ -42,8 +42,11 @@ MAX_CHILDREN_SHOWN = 200
 
 @dataclass
 class ChildSummary:
+    """A run's direct children: how many, by status; and how many runs are below it."""
+
     total: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    descendants: int = 0
 
     @property
     def status_counts(self) -> list[tuple[str, int]]:
@@ -312,17 +315,19 @@ def _child_groups(root_ids: list[str]) -> dict[str, dict[str, int]]:
 def _child_summaries(
     per_parent: dict[str, dict[str, int]], run_ids: list[str]
 ) -> dict[str, ChildSummary]:
-    """Descendants of each run by status, summed up the tree from _child_groups (ids
-    nest: a child's id is its parent's id plus `_<n>`)."""
+    """Each run's direct children by status, and its descendants summed up the tree,
+    from _child_groups (ids nest: a child's id is its parent's id plus `_<n>`)."""
     out: dict[str, ChildSummary] = {}
     for run_id in run_ids:
         prefix = f"{run_id}_"
         summary = ChildSummary()
         for parent_id, counts in per_parent.items():
-            if parent_id == run_id or parent_id.startswith(prefix):
-                for s, n in counts.items():
-                    summary.by_status[s] = summary.by_status.get(s, 0) + n
-                    summary.total += n
+            if parent_id == run_id:
+                summary.by_status = dict(counts)
+                summary.total = sum(counts.values())
+                summary.descendants += summary.total
+            elif parent_id.startswith(prefix):
+                summary.descendants += sum(counts.values())
         if summary.total:
             out[run_id] = summary
     return out

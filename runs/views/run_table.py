@@ -88,10 +88,11 @@ def description_line(run: ListedRun) -> str:
 
 
 def summary_text(summary: ChildSummary) -> str:
-    """`12 children: 10 Completed, 2 Failed`."""
+    """`12 children: 10 Completed, 2 Failed (48 runs below)`."""
     word = "child" if summary.total == 1 else "children"
-    parts = ", ".join(f"{n} {s}" for s, n in summary.status_counts)
-    return f"{summary.total} {word}: {parts}"
+    parts = ", ".join(f"{n} {STATUS_LABELS.get(s, s)}" for s, n in summary.status_counts)
+    below = f" ({summary.descendants} runs below)" if summary.descendants > summary.total else ""
+    return f"{summary.total} {word}: {parts}{below}"
 
 
 def _when(value: datetime | None, tz) -> str:
@@ -136,6 +137,10 @@ class RowRenderer:
         if out is None:
             out = self.escaped[text] = escape(text)
         return out
+
+    def label(self, status: str) -> str:
+        """A status in words, escaped."""
+        return self.esc(STATUS_LABELS.get(status, status))
 
     def render(self, rows: list[RunRow]) -> None:
         """Set `row.html` (its `<tr>`) on every row."""
@@ -185,7 +190,7 @@ class RowRenderer:
                     yield f"<td>{escape(name)}</td>"
             elif key == "status":
                 value = self.esc(run.status)
-                label = self.esc(STATUS_LABELS.get(run.status, run.status))
+                label = self.label(run.status)
                 yield (
                     f'<td id="c{index}-{rid}"{swap}>'
                     f'<span class="status status-{value}">{label}</span></td>'
@@ -265,7 +270,7 @@ class RowRenderer:
         if summary:
             word = "child" if summary.total == 1 else "children"
             counts = ",".join(
-                f' <span class="st-text st-{escape(s)}">{n} {escape(s)}</span>'
+                f' <span class="st-text st-{escape(s)}">{n} {self.label(s)}</span>'
                 for s, n in summary.status_counts
             )
             parts.append(
@@ -289,7 +294,8 @@ def _chips(state: ListState) -> list[tuple[str, str]]:
     chips = []
     for name in MULTI_PARAMS:
         for value in state.values_of(name):
-            label = f"{CHIP_LABELS[name]}: {value}"
+            shown = STATUS_LABELS.get(value, value) if name == "status" else value
+            label = f"{CHIP_LABELS[name]}: {shown}"
             chips.append((label, state.without(name, value).querystring()))
     if state.created_after_text:
         label = f"created ≥ {state.created_after_text}"
@@ -335,7 +341,7 @@ def table_context(
         "live_url": reverse("runs:run-list-live", args=[ws.slug]),
         "bulk_url": reverse("runs:run-bulk", args=[ws.slug]),
         "can_edit": ws.membership.has_role(Role.CONTRIBUTOR),
-        "statuses": Status.values,
+        "statuses": Status.choices,
         "exp_base": reverse("runs:workspace-home", args=[ws.slug]) + "experiments/",
     }
     state = form.state

@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import escape
 
 import pytest
 from django.urls import reverse
@@ -167,6 +168,27 @@ def test_description_column_shows_the_first_line(reader_client, workspace, exp):
     assert b"body text" not in response.content
 
 
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("Baseline with `lr=0.1` and **no** warmup", "Baseline with lr=0.1 and no warmup"),
+        ("See [the paper](https://example.com/p) and ![plot](x.png)", "See the paper and plot"),
+        ("## *Sweep* over __batch__ sizes ~~old~~", "Sweep over batch sizes old"),
+        ("1. first step\n2. second", "first step"),
+        ("- [x] done item", "done item"),
+        ("> quoted <b>bold</b> text", "quoted bold text"),
+        ("escaped \\*stars\\* stay", "escaped *stars* stay"),
+        ("snake_case_name and 2*3*4", "snake_case_name and 2*3*4"),
+    ],
+)
+def test_description_column_is_the_first_line_as_plain_text(
+    reader_client, workspace, exp, source, line
+):
+    RunFactory(experiment=exp, description=source)
+    html = reader_client.get(list_url(workspace)).content.decode()
+    assert f'<td class="col-desc" title="{escape(line)}">{escape(line)}</td>' in html
+
+
 def test_tags_render_key_only_and_key_value(reader_client, workspace, exp):
     run = RunFactory(experiment=exp)
     TagFactory(run=run, key="quality", value="great")
@@ -298,8 +320,32 @@ def test_top_level_rows_summarise_their_descendants(reader_client, workspace, ex
     RunFactory(experiment=exp, parent=kid, status=Status.FAILED)
     response = reader_client.get(list_url(workspace))
     summary = response.context["page"].rows[0].summary
-    assert summary_text(summary) == "4 children: 2 Completed, 2 Failed"
+    assert summary_text(summary) == "3 children: 2 Completed, 1 Failed (4 runs below)"
+    assert "3 children:" in response.content.decode()
     assert b'class="caret"' in response.content
+
+
+def test_a_sweep_counts_its_children_not_every_descendant(reader_client, workspace, exp):
+    sweep = RunFactory(experiment=exp)
+    for kid in RunFactory.create_batch(12, experiment=exp, parent=sweep):
+        RunFactory.create_batch(3, experiment=exp, parent=kid)
+    html = reader_client.get(list_url(workspace)).content.decode()
+    assert "12 children:" in html
+    assert "48 children" not in html
+
+
+def test_statuses_are_words_in_summaries_chips_and_the_filter(reader_client, workspace, exp):
+    parent = RunFactory(experiment=exp)
+    RunFactory(experiment=exp, parent=parent, status=Status.CANCEL_REQUESTED)
+    RunFactory(experiment=exp, parent=parent, status=Status.NOT_STARTED)
+    html = reader_client.get(list_url(workspace, "status=CancelRequested&status=NotStarted"))
+    html = html.content.decode()
+    assert "1 Not Started" in html
+    assert "1 Cancel Requested" in html
+    assert "status: Cancel Requested" in html
+    assert '<option value="CancelRequested">Cancel Requested</option>' in html
+    assert ">1 CancelRequested<" not in html
+    assert "status: CancelRequested" not in html
 
 
 def test_children_partial_returns_rows_in_the_list_order(reader_client, workspace, exp):
