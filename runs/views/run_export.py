@@ -1,4 +1,6 @@
-"""The run list's table as a CSV file: the same query string, every matching run."""
+"""The run list's table as a CSV file: the same query string, every matching run.
+
+Text cells that a spreadsheet would run as a formula are neutralised (runs.spreadsheet)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from runs.list_state import Column
 from runs.markdown import first_line
 from runs.models import Experiment, Run
 from runs.selectors.list_rows import TagValue
+from runs.spreadsheet import safe_row
 
 STREAM_ROWS = 500
 
@@ -109,7 +112,7 @@ def run_list_csv(
         # A few hundred rows a piece: the response's per-piece work stays off each row.
         lines = [writer.writerow(_header(columns))]
         for row in _rows(columns, items):
-            lines.append(writer.writerow(row))
+            lines.append(writer.writerow(safe_row(row)))
             if len(lines) >= STREAM_ROWS:
                 yield "".join(lines)
                 lines = []
