@@ -3,7 +3,7 @@
 Sort keys come from runs.list_state (SORT_KEYS, validated there); here they
 become SQL. Every ordering ends with created time and id, so pages never
 shuffle; nullable values sort last either way (SQLite and PostgreSQL disagree
-otherwise).
+otherwise); status sorts in lifecycle order (NotStarted ... Canceled).
 """
 
 from __future__ import annotations
@@ -15,25 +15,29 @@ from functools import lru_cache
 from django.db import connections
 from django.db.models import (
     BooleanField,
+    Case,
     DurationField,
     ExpressionWrapper,
     F,
+    IntegerField,
     OrderBy,
     OuterRef,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Now
 
+from runs.lifecycle import LIFECYCLE
 from runs.models import LatestMetric, Property, Run, Tag
 
-# Sort key -> model field; duration is computed (_sort_value).
+# Sort key -> model field; duration and status are computed (_sort_value).
 SORT_FIELDS = {
     "id": "id",
     "name": "display_name",
     "experiment": "experiment__name",
-    "status": "status",
     "submitter": "submitted_by__username",
     "target": "compute_target",
     "created": "created",
@@ -45,6 +49,12 @@ NULLABLE_SORTS = {"submitter", "started", "ended", "duration"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The ordering every list ends with, so pages never shuffle.
 TIEBREAK = (F("created").desc(), F("id").desc())
+
+
+def _lifecycle_rank() -> Case:
+    """A status's place in the lifecycle (runs.lifecycle.LIFECYCLE): 0 for NotStarted."""
+    whens = [When(status=s, then=Value(i)) for i, s in enumerate(LIFECYCLE)]
+    return Case(*whens, default=Value(len(LIFECYCLE)), output_field=IntegerField())
 
 
 def _sort_value(key: str):
@@ -73,6 +83,9 @@ def order_by(qs: QuerySet[Run], sort: str) -> QuerySet[Run]:
     if key in SORT_FIELDS and key not in NULLABLE_SORTS:
         expr = F(SORT_FIELDS[key])
         return qs.order_by(expr.desc() if desc else expr.asc(), *TIEBREAK)
+    if key == "status":
+        rank = _lifecycle_rank()
+        return qs.order_by(rank.desc() if desc else rank.asc(), *TIEBREAK)
     qs = qs.annotate(sort_value=_sort_value(key))
     primary: OrderBy = (
         F("sort_value").desc(nulls_last=True) if desc else F("sort_value").asc(nulls_last=True)

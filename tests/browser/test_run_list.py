@@ -89,7 +89,8 @@ def test_sort_by_header(logged_in_page, world):
     page.wait_for_url(re.compile(r"sort=-status"))
     page.click("th >> text=Status")
     page.wait_for_url(re.compile(r"sort=status$"))
-    assert _rows(page).all_inner_texts() == ["resnet baseline", "vit large", "lr sweep"]
+    # Lifecycle order: Running, Completed, Failed.
+    assert _rows(page).all_inner_texts() == ["lr sweep", "resnet baseline", "vit large"]
 
 
 def test_a_capped_count_is_replaced_by_the_exact_total(logged_in_page, world, monkeypatch):

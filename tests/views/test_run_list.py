@@ -415,8 +415,9 @@ def test_children_partial_with_bad_params_is_400(reader_client, workspace, exp):
         ("", ["c", "b", "a"]),
         ("-created", ["c", "b", "a"]),
         ("created", ["a", "b", "c"]),
-        ("status", ["a", "b", "c"]),
-        ("-status", ["c", "b", "a"]),
+        # Lifecycle order: Running, then Completed, then Failed.
+        ("status", ["c", "a", "b"]),
+        ("-status", ["b", "a", "c"]),
         ("name", ["a", "c", "b"]),
         ("displayName", ["a", "c", "b"]),
         ("experiment", ["b", "c", "a"]),
@@ -443,6 +444,15 @@ def test_metric_sort_puts_runs_without_the_metric_last_both_ways(
     response = reader_client.get(list_url(workspace, f"sort={'-' if desc else ''}metrics.loss"))
     expected = [high, low] if desc else [low, high]
     assert shown_ids(response) == [r.id for r in [*expected, none]]
+
+
+def test_status_sorts_in_lifecycle_order(reader_client, workspace, exp):
+    order = list(Status.values)
+    by_status = {s: RunFactory(experiment=exp, status=s) for s in reversed(order)}
+    response = reader_client.get(list_url(workspace, "sort=status&per_page=25"))
+    assert shown_ids(response) == [by_status[s].id for s in order]
+    response = reader_client.get(list_url(workspace, "sort=-status&per_page=25"))
+    assert shown_ids(response) == [by_status[s].id for s in reversed(order)]
 
 
 def test_equal_sort_values_fall_back_to_newest_then_id(reader_client, workspace, exp):
