@@ -2,6 +2,11 @@
 (function () {
   "use strict";
 
+  // Back buttons (error pages): <button data-history-back>.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-history-back]")) history.back();
+  });
+
   // Copy-to-clipboard buttons: <button data-copy="text">.
   document.addEventListener("click", function (event) {
     const button = event.target.closest("[data-copy]");
