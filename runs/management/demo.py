@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from runs import services
+from runs.management.demo_views import seed_saved_views
 from runs.models import (
     Experiment,
     LatestMetric,
@@ -121,6 +122,7 @@ def demo_seed(*, data_dir: Path, if_empty: bool = False) -> SeedResult:
         seeder = _Seeder(ws, users)
         seeder.seed()
         seeder.backdate()
+        seed_saved_views(ws)
         # After the history: the seeded status changes send nothing.
         _seed_alerts(ws, users)
         result = SeedResult(
