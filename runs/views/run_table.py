@@ -265,8 +265,7 @@ class RowRenderer:
         parts.append("</span>")
         name = run.display_name
         parts.append(f'<a class="run-link" href="{href}">{escape(name) if name else rid}</a>')
-        if name:
-            parts.append(f' <span class="run-id">{rid}</span>')
+        # The summary before the id: a narrow column cuts the id off first.
         if summary:
             word = "child" if summary.total == 1 else "children"
             counts = ",".join(
@@ -277,6 +276,8 @@ class RowRenderer:
                 f'<span class="kids" title="{escape(summary_text(summary))}">'
                 f"{summary.total} {word}:{counts}</span>"
             )
+        if name:
+            parts.append(f' <span class="run-id">{rid}</span>')
         parts.append("</td>")
         return "".join(parts)
 
@@ -377,7 +378,7 @@ def table_context(
             children_qs=rows_qs,
             live_qs=rows_qs,
             column_choices=(choices := _column_choices(state, metric_names, property_keys)),
-            column_choices_html=_column_choices_html(choices),
+            column_choices_html=_column_choices_html(choices, state, links),
             canonical=links + on_page.querystring().rstrip("?"),
             count_url=data_path + "count/" + rows_qs.rstrip("?"),
             export_url=data_path + "export.csv" + rows_qs.rstrip("?"),
@@ -441,7 +442,8 @@ def _header_html(headers: list[tuple], list_path: str) -> SafeString:
     """The header cells (`<th>`s) of `headers`, built in Python as the rows are."""
     cells = []
     for col, qs, arrow in headers:
-        classes = f"col-{col.kind}" + (" num" if col.numeric else "")
+        classes = f"col-{col.kind}" + (" col-run" if col.key == "id" else "")
+        classes += " num" if col.numeric else ""
         sort = ""
         if arrow:
             sort = f' aria-sort="{"descending" if arrow == "↓" else "ascending"}"'
@@ -454,19 +456,49 @@ def _header_html(headers: list[tuple], list_path: str) -> SafeString:
     return SafeString("".join(cells))
 
 
-def _column_choices_html(choices: list[dict]) -> SafeString:
-    """The column chooser's checkboxes under a heading a group (_column_choices)."""
-    out, group = [], None
+def _column_choices_html(choices: list[dict], state: ListState, links: str) -> SafeString:
+    """The column chooser: the shown columns in their order, each with links moving it
+    left or right, then the other columns under a heading a group (_column_choices).
+
+    The other columns come first in the form (CSS shows them after): ticking one sends
+    it before the shown ones, so a new column lands beside the run's name, in sight.
+    """
+    shown = [k for k in state.cols if k != "id"]
+    by_key = {c["key"]: c for c in choices}
+    more, group = [], None
     for c in choices:
+        if c["checked"]:
+            continue
         if c["group"] != group:
             group = c["group"]
-            out.append(f'\n    <div class="col-group">{COLUMN_GROUPS.get(group, "Tags")}</div>')
-        checked = " checked" if c["checked"] else ""
-        out.append(
+            more.append(f'\n    <div class="col-group">{COLUMN_GROUPS.get(group, "Tags")}</div>')
+        more.append(
             f'\n    <label class="check"><input type="checkbox" name="cols" '
-            f'value="{escape(c["key"])}"{checked}> {escape(c["label"])}</label>'
+            f'value="{escape(c["key"])}"> {escape(c["label"])}</label>'
         )
-    return SafeString("".join(out) + "\n")
+    order = ['\n    <div class="col-group">Shown, in order</div>']
+    for i, key in enumerate(shown):
+        label = by_key[key]["label"] if key in by_key else column_for(key).label
+        moves = []
+        for j, arrow, where in ((i - 1, "←", "left"), (i + 1, "→", "right")):
+            if 0 <= j < len(shown):
+                cols = list(shown)
+                cols[i], cols[j] = cols[j], cols[i]
+                href = escape(links + state.with_(cols=("id", *cols)).querystring())
+                moves.append(
+                    f'<a class="col-move" href="{href}" hx-get="{href}" '
+                    f'aria-label="Move {escape(label)} {where}" title="Move {where}">{arrow}</a>'
+                )
+            else:
+                moves.append('<span class="col-move" aria-hidden="true"></span>')
+        order.append(
+            f'\n    <div class="col-shown"><label class="check"><input type="checkbox" name="cols" '
+            f'value="{escape(key)}" checked> {escape(label)}</label>{"".join(moves)}</div>'
+        )
+    return SafeString(
+        f'<div class="col-more">{"".join(more)}\n  </div>'
+        f'<div class="col-order">{"".join(order)}\n  </div>\n'
+    )
 
 
 def _headers(state: ListState) -> list[tuple]:

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from runs.models import Role, Tag
 from runs.status import Status
+from tests.browser.conftest import htmx_settled
 from tests.factories import (
     ExperimentFactory,
     MembershipFactory,
@@ -206,3 +207,20 @@ def test_children_hidden_by_the_filter_are_said_and_shown_on_demand(logged_in_pa
     kids.first.wait_for()
     assert kids.count() == parent.children.count()
     assert page.locator("tr.hidden-row").count() == 0
+
+
+def test_a_chosen_column_lands_in_sight_and_moves(logged_in_page, world):
+    page = logged_in_page(world["user"])
+    page.goto(_list(world))
+    page.click("#run-columns summary")
+    page.locator("#run-columns input[value=started]").check()
+    page.wait_for_url(re.compile(r"cols=id%2Cstarted%2C"))
+    htmx_settled(page)
+    headers = page.locator("#run-table thead th").all_inner_texts()
+    assert headers[1:3] == ["Run", "Started"]
+    page.get_by_label("Move Started right").click()
+    page.wait_for_url(re.compile(r"cols=id%2Cexperiment%2Cstarted%2C"))
+    htmx_settled(page)
+    assert page.locator("#run-table thead th").all_inner_texts()[2:4] == ["Experiment", "Started"]
+    # The table fits the 1,400 px window without scrolling the page sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400

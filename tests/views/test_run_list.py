@@ -702,3 +702,28 @@ def test_query_count_does_not_grow_with_page_size(
     assert response.status_code == 200
     assert len(response.context["page"].rows) > 10
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_a_column_ticked_in_the_chooser_lands_beside_the_run_name(reader_client, workspace, exp):
+    run = RunFactory(experiment=exp)
+    metric(run, "acc", 0.9)
+    html = reader_client.get(list_url(workspace, "cols=id,status,created")).content.decode()
+    chooser = html[html.index('class="popover-body col-chooser"') :]
+    chooser = chooser[: chooser.index("</form>")]
+    boxes = re.findall(r'name="cols" value="([^"]+)"( checked)?', chooser)
+    # The hidden id first, then the columns not shown, then the shown ones in order:
+    # a form sends them in that order, so a newly ticked one comes right after the run.
+    assert boxes[0] == ("id", "")
+    shown = [key for key, checked in boxes if checked]
+    assert shown == ["status", "created"]
+    first_shown = boxes.index(("status", " checked"))
+    assert ("metrics.acc", "") in boxes[1:first_shown]
+    # Each shown column moves left or right with a link.
+    base = list_url(workspace)
+    assert f'href="{base}?cols=id%2Ccreated%2Cstatus"' in chooser
+
+
+def test_the_run_table_keeps_its_name_column_fixed(reader_client, workspace, exp):
+    RunFactory(experiment=exp)
+    html = reader_client.get(list_url(workspace)).content.decode()
+    assert '<th class="col-builtin col-run" scope="col">' in html
