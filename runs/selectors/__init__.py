@@ -38,6 +38,7 @@ from runs.selectors.run_export import EXPORT_LIMIT, run_export_rows
 from runs.selectors.run_list import (
     run_list_column_choices,
     run_list_count,
+    run_list_names,
     run_list_page,
 )
 from runs.selectors.runs import (
@@ -97,6 +98,7 @@ __all__ = [
     "run_children_rows",
     "run_list_column_choices",
     "run_list_count",
+    "run_list_names",
     "run_list_live",
     "run_list_page",
     "run_search",

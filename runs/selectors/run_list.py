@@ -28,7 +28,7 @@ from django.db import connections
 from django.db.models import Exists, OuterRef, QuerySet
 
 from runs.list_state import DEFAULT_SORT, ListState
-from runs.models import Experiment, LatestMetric, Property, Run, Workspace
+from runs.models import Experiment, LatestMetric, Property, Run, Tag, Workspace
 from runs.selectors.list_conditions import (
     INDEXED,
     RunCondition,
@@ -337,25 +337,32 @@ def run_list_page(
 def run_list_column_choices(
     *, workspace: Workspace, experiment: Experiment | None = None
 ) -> tuple[list[str], list[str]]:
-    """Metric names and property keys of the workspace's recent runs, for the column chooser.
+    """Metric names and property keys of the workspace's recent runs, for the column chooser."""
+    names = run_list_names(workspace=workspace, experiment=experiment)
+    return names["metrics"], names["properties"]
+
+
+def run_list_names(
+    *, workspace: Workspace, experiment: Experiment | None = None
+) -> dict[str, list[str]]:
+    """Metric names, property keys and tag keys of the workspace's recent runs (the column
+    chooser, the filter box's completion), each sorted, at most CHOOSER_CAP of each.
 
     Kept CHOOSER_CACHE_SECONDS in Django's cache: a name logged since shows up
     a little later (columns in the URL are listed anyway). The key holds the
     creation times, so a workspace made again under the same id starts afresh.
     """
-    key = f"run-list-columns:{workspace.pk}:{workspace.created.timestamp()}"
+    key = f"run-list-names:{workspace.pk}:{workspace.created.timestamp()}"
     if experiment is not None:
         key += f":{experiment.pk}:{experiment.created.timestamp()}"
     names = cache.get(key)
     if names is None:
-        names = _column_names(workspace, experiment)
+        names = _names(workspace, experiment)
         cache.set(key, names, CHOOSER_CACHE_SECONDS)
     return names
 
 
-def _column_names(
-    workspace: Workspace, experiment: Experiment | None
-) -> tuple[list[str], list[str]]:
+def _names(workspace: Workspace, experiment: Experiment | None) -> dict[str, list[str]]:
     """One query, bounded: the names found on the CHOOSER_RECENT_RUNS newest runs (a
     distinct over every LatestMetric row would scan them all). Plain SQL, parameters
     bound: the ORM's union took longer to build than to run."""
@@ -365,19 +372,19 @@ def _column_names(
     if experiment is not None:
         scope += f" AND {qn('experiment_id')} = %s"
         params.append(experiment.pk)
+    recent = f"{qn('run_id')} IN (SELECT {qn('id')} FROM recent)"  # noqa: S608 - names
     sql = (
         f"WITH recent AS (SELECT {qn('id')} FROM {qn(Run._meta.db_table)} "  # noqa: S608 - names, parameters apart
         f"WHERE {scope} ORDER BY {qn('created')} DESC LIMIT %s) "
-        f"SELECT 'm', {qn('name')} FROM {qn(LatestMetric._meta.db_table)} "
-        f"WHERE {qn('run_id')} IN (SELECT {qn('id')} FROM recent) "
-        f"UNION SELECT 'p', {qn('key')} FROM {qn(Property._meta.db_table)} "
-        f"WHERE {qn('run_id')} IN (SELECT {qn('id')} FROM recent) "
+        f"SELECT 'm', {qn('name')} FROM {qn(LatestMetric._meta.db_table)} WHERE {recent} "
+        f"UNION SELECT 'p', {qn('key')} FROM {qn(Property._meta.db_table)} WHERE {recent} "
+        f"UNION SELECT 't', {qn('key')} FROM {qn(Tag._meta.db_table)} WHERE {recent} "
         "ORDER BY 1, 2 LIMIT %s"
     )
-    names: dict[str, list[str]] = {"m": [], "p": []}
+    found: dict[str, list[str]] = {"m": [], "p": [], "t": []}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, CHOOSER_RECENT_RUNS, 2 * CHOOSER_CAP])
+        cursor.execute(sql, [*params, CHOOSER_RECENT_RUNS, 3 * CHOOSER_CAP])
         for kind, name in cursor.fetchall():
-            if len(names[kind]) < CHOOSER_CAP:
-                names[kind].append(name)
-    return names["m"], names["p"]
+            if len(found[kind]) < CHOOSER_CAP:
+                found[kind].append(name)
+    return {"metrics": found["m"], "properties": found["p"], "tags": found["t"]}

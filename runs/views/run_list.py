@@ -10,7 +10,7 @@ the full page. Bad parameters render the page with a message and 400.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,9 +18,10 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, push_url
 
-from runs import selectors
+from runs import query, selectors
 from runs.forms import RunListForm
 from runs.http import StudioRequest
+from runs.lifecycle import Status
 from runs.list_state import MAX_PER_PAGE
 from runs.models import Experiment, Run
 from runs.selectors.run_list import RunPage
@@ -128,3 +129,21 @@ def run_list_live(request: StudioRequest, workspace: str) -> HttpResponse:
     if not any(r.active for r in rows):
         response.status_code = HttpResponseStopPolling.status_code
     return response
+
+
+@login_required
+@require_GET
+def filter_names(request: StudioRequest, workspace: str) -> JsonResponse:
+    """What the filter box completes: the filter language's fields and the workspace's
+    tag keys, metric names and property keys (of its recent runs)."""
+    ws = selectors.workspace_for_member(request.user, workspace)
+    names = selectors.run_list_names(workspace=ws)
+    return JsonResponse(
+        {
+            "fields": [*query.FIELDS, "children."],
+            "tags": names["tags"],
+            "metrics": names["metrics"],
+            "properties": names["properties"],
+            "statuses": Status.values,
+        }
+    )

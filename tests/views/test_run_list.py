@@ -727,3 +727,18 @@ def test_the_run_table_keeps_its_name_column_fixed(reader_client, workspace, exp
     RunFactory(experiment=exp)
     html = reader_client.get(list_url(workspace)).content.decode()
     assert '<th class="col-builtin col-run" scope="col">' in html
+
+
+def test_filter_names_are_the_workspaces(reader_client, outsider_client, workspace, exp):
+    run = RunFactory(experiment=exp)
+    TagFactory(run=run, key="quality", value="great")
+    PropertyFactory(run=run, key="lr", value="0.1")
+    metric(run, "acc", 0.5)
+    url = reverse("runs:run-list-names", args=[workspace.slug])
+    names = reader_client.get(url).json()
+    assert names["tags"] == ["quality"]
+    assert names["metrics"] == ["acc"]
+    assert names["properties"] == ["lr"]
+    assert "submittedBy" in names["fields"]
+    assert "CancelRequested" in names["statuses"]
+    assert outsider_client.get(url).status_code == 404
