@@ -31,7 +31,8 @@
   function candidates(text) {
     // A status value: `status = 'Ru` or `status in ('Fa`.
     const value = /\bstatus\s*(?:!=|=|in\s*\(|not\s+in\s*\()[^)]*'([A-Za-z]*)$/i.exec(text);
-    if (value) {
+    const inQuotes = (text.match(/'/g) || []).length % 2 === 1;
+    if (value && inQuotes) {
       return {
         start: text.length - value[1].length,
         items: names.statuses.filter(function (s) { return s.toLowerCase().startsWith(value[1].toLowerCase()); })

@@ -75,3 +75,12 @@ def test_the_syntax_help_opens_beside_the_filter(logged_in_page, world):
     expect(help_box).to_contain_text("tags.`worth another look` exists")
     page.keyboard.press("Escape")
     expect(help_box).to_be_hidden()
+
+
+def test_enter_after_a_whole_filter_applies_it(logged_in_page, world):
+    page = logged_in_page(world["user"])
+    _open(page, world)
+    page.fill("#id_filter", "tags.quality = 'great'")
+    page.press("#id_filter", "Enter")
+    page.wait_for_url("**filter=tags.quality*")
+    expect(page.locator("#filter-completions")).to_be_hidden()
