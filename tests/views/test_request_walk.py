@@ -33,7 +33,7 @@ def world(workspace, reader_client):
 
 
 def _more(world, n: int) -> None:
-    RunFactory.create_batch(n, experiment=world["exp"], status=Status.FAILED)
+    RunFactory.create_batch(n, experiment=world["exp"], status=Status.COMPLETED)
 
 
 # (path, htmx, queries). The session, the user and the membership (with the pinned
@@ -50,7 +50,7 @@ WALKS = [
     # + the exact count
     ("runs/count/?q=mnist", True, 4),
     # + the view, then the list's walk (its condition: status)
-    ("views/{view}/", False, 9),
+    ("views/{view}/", False, 10),
     ("views/{view}/list/?sort=status", True, 9),
 ]
 
@@ -81,4 +81,4 @@ def test_children_and_live_cells_walks(reader_client, workspace, world, django_a
         reader_client.get(live, headers=HX)
     # Under a filter, one more: how many children the filter hides.
     with django_assert_num_queries(8):
-        reader_client.get(children + "?status=Completed", headers=HX)
+        reader_client.get(children + "?status=Failed", headers=HX)
