@@ -54,6 +54,8 @@ def error_page(request: HttpRequest, status: int, message: str = "") -> HttpResp
         "title": TITLES.get(status, "Something went wrong"),
         "message": message or MESSAGES.get(status, ""),
         "workspace": _workspace(request),
+        # No section of the header is the current one.
+        "error_page": True,
     }
     response = render(request, "error.html", ctx, status=status)
     response.studio_page = True

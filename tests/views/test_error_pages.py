@@ -87,3 +87,8 @@ def test_the_api_keeps_its_json_404(api_client, workspace, debug):
     response = api_client.get("/api/w/team/runs/nope_1_deadbeef")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_an_error_page_marks_no_section_of_the_header(reader_client, workspace):
+    html = reader_client.get("/w/team/runs/mnist_1_deadbeef/").content.decode()
+    assert 'aria-current="page"' not in html
