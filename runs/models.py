@@ -39,8 +39,8 @@ class Workspace(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces"
     )
-    # The shared view owners pinned: what "All runs" without parameters shows a member
-    # who has no view of their own yet. Read with the membership (no query of its own).
+    # The shared view owners pinned: what "All runs" without parameters shows every
+    # member. Read with the membership (no query of its own).
     default_view = models.ForeignKey(
         "SavedView", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

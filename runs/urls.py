@@ -45,6 +45,7 @@ urlpatterns = [
         name="experiment-runs-csv",
     ),
     path("w/<str:workspace>/runs/live/", run_list.run_list_live, name="run-list-live"),
+    path("w/<str:workspace>/runs/names.json", run_list.filter_names, name="run-list-names"),
     path("w/<str:workspace>/runs/count/", run_list.run_list_count, name="run-list-count"),
     path(
         "w/<str:workspace>/experiments/<str:experiment>/count/",

@@ -55,7 +55,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The studio's own 403 and 404 pages, whatever DEBUG says (runs/views/errors.py).
+    "runs.views.errors.ErrorPagesMiddleware",
 ]
+CSRF_FAILURE_VIEW = "runs.views.errors.csrf_failure"
 
 ROOT_URLCONF = "studio.urls"
 WSGI_APPLICATION = "studio.wsgi.application"

@@ -209,11 +209,27 @@ def test_seed_demo_shows_every_feature(db, data_dir, client):
     for run in runs.exclude(started=None):
         assert run.created <= run.started
         assert run.ended is None or run.started <= run.ended
+    # Saved views: shared and private ones, with charts, and a pinned default that
+    # opens (its charts valid, its list showing runs).
+    views = ws.saved_views.all()
+    assert {v.visibility for v in views} == {"private", "workspace"}
+    assert {v.owner.username for v in views} >= {DEMO_USERNAME, "alice", "bob"}
+    assert ws.default_view is not None
+    assert ws.default_view.is_shared
+    assert ws.default_view.charts
     # The printed password signs the demo user in.
     password = (data_dir / PASSWORD_FILE).read_text().strip()
     assert (data_dir / PASSWORD_FILE).stat().st_mode & 0o077 == 0
     assert f"as {DEMO_USERNAME} / {password}" in out
     assert client.login(username=DEMO_USERNAME, password=password)
+    default = client.get(f"/w/{ws.slug}/runs/")
+    assert default.status_code == 200
+    assert default.context["view"] == ws.default_view
+    assert default.context["page"].rows
+    for view in views.filter(owner__username=DEMO_USERNAME):
+        response = client.get(f"/w/{ws.slug}/views/{view.pk}/")
+        assert response.status_code == 200, view.name
+        assert response.context["page"].rows, view.name
 
 
 def test_seed_demo_twice_changes_nothing(db, data_dir):

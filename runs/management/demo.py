@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from runs import services
+from runs.management.demo_views import seed_saved_views
 from runs.models import (
     Experiment,
     LatestMetric,
@@ -149,6 +150,7 @@ def demo_seed(*, data_dir: Path, if_empty: bool = False) -> SeedResult:
         seeder.seed()
         seeder.backdate()
         seeder.seed_submitted()
+        seed_saved_views(ws)
         # After the history: the seeded status changes send nothing.
         _seed_alerts(ws, users)
         result = SeedResult(

@@ -24,6 +24,7 @@ from runs.selectors.experiments import (
     experiment_summaries,
     experiment_summary,
 )
+from runs.selectors.list_rows import run_children_rows, run_list_live
 from runs.selectors.run_detail import (
     RunDetail,
     run_active_descendant_count,
@@ -43,12 +44,9 @@ from runs.selectors.run_detail import (
 )
 from runs.selectors.run_export import EXPORT_LIMIT, run_export_rows
 from runs.selectors.run_list import (
-    RunListParams,
-    run_children_rows,
-    run_list,
     run_list_column_choices,
     run_list_count,
-    run_list_live,
+    run_list_names,
     run_list_page,
 )
 from runs.selectors.runs import (
@@ -111,11 +109,10 @@ __all__ = [
     "run_files",
     "run_get",
     "run_latest_metrics",
-    "RunListParams",
     "run_children_rows",
-    "run_list",
     "run_list_column_choices",
     "run_list_count",
+    "run_list_names",
     "run_list_live",
     "run_list_page",
     "run_search",

@@ -12,6 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from runs import downsample
 from runs.models import LatestMetric, MetricChunk, Property, Run, Tag, Workspace
+from runs.spreadsheet import safe_cell
 
 if TYPE_CHECKING:
     import numpy as np
@@ -153,14 +154,15 @@ def compare_table(*, runs: list[Run]) -> list[CompareSection]:
 
 
 def compare_csv_rows(*, runs: list[Run], sections: list[CompareSection]) -> Iterator[list[str]]:
-    """The table as CSV rows: a header of run ids, the run fields, then one row per key."""
+    """The table as CSV rows: a header of run ids, the run fields, then one row per key
+    (text a spreadsheet would run as a formula neutralised, runs.spreadsheet)."""
     yield ["field", *[r.pk for r in runs]]
-    yield ["displayName", *[r.display_name for r in runs]]
+    yield ["displayName", *[safe_cell(r.display_name) for r in runs]]
     yield ["experiment", *[r.experiment.name for r in runs]]
     yield ["status", *[r.status for r in runs]]
     for section in sections:
         for row in section.rows:
-            yield [row.field, *[_csv_value(c) for c in row.cells]]
+            yield [safe_cell(row.field), *[_csv_value(c) for c in row.cells]]
 
 
 def _csv_value(cell: Cell) -> str:
@@ -168,8 +170,8 @@ def _csv_value(cell: Cell) -> str:
         return ""
     if isinstance(cell.raw, float):
         return "NaN" if math.isnan(cell.raw) else repr(cell.raw)
-    # A key-only tag: present, without a value.
-    return "(set)" if cell.raw is None else str(cell.raw)
+    # A key-only tag: present, without a value. Text a spreadsheet would run: neutralised.
+    return "(set)" if cell.raw is None else safe_cell(str(cell.raw))
 
 
 # -- values for bar, scatter and parallel-coordinates charts ----------------------------

@@ -26,6 +26,7 @@ from runs.services.metrics import (
 )
 from runs.services.properties import run_add_properties
 from runs.services.runs import (
+    CancelResult,
     run_cancel,
     run_complete,
     run_create,
@@ -34,6 +35,7 @@ from runs.services.runs import (
     run_heartbeat,
     run_set_status,
     run_update,
+    runs_cancel,
     runs_fail_stale,
     runs_heartbeat,
 )
@@ -64,6 +66,7 @@ __all__ = [
     "run_submit",
     "worker_seen",
     "BatchResult",
+    "CancelResult",
     "SeriesIn",
     "clean_path",
     "experiment_get_or_create",
@@ -78,6 +81,7 @@ __all__ = [
     "text_series",
     "run_add_properties",
     "run_cancel",
+    "runs_cancel",
     "run_complete",
     "run_create",
     "run_create_children",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -11,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from runs import status
-from runs.exceptions import ValidationFailed
+from runs.exceptions import InvalidTransition, ValidationFailed
 from runs.markdown import MAX_DESCRIPTION_CHARS, render_description
 from runs.models import ApiToken, Experiment, Run, RunEvent, Workspace, run_search_text
 from runs.services.properties import run_add_properties
@@ -218,6 +219,44 @@ def run_cancel(*, run: Run, actor=None, immediate: bool = False) -> Run:
         to = Status.CANCEL_REQUESTED if r.is_executing and not immediate else Status.CANCELED
         status.transition(r, to, actor=actor, note="cancel" if r is run else f"cancel of {run.id}")
     return run
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """What a cancel of several runs did: the runs it cancelled (or asked to stop), and
+    the ones it skipped with why."""
+
+    cancelled: list[str]
+    skipped: list[tuple[str, str]]
+
+
+@transaction.atomic
+def runs_cancel(*, runs: list[Run], actor=None) -> CancelResult:
+    """Cancel every run of `runs` that the status machine lets cancel (and their
+    non-terminal descendants), in one transaction; skip the others, saying why.
+
+    Runs are cancelled in id order (a tree's runs follow its root's id): every writer
+    of several runs locks them in that order, so concurrent ones queue instead of
+    deadlocking. A selected run already cancelled as a descendant of another counts
+    as cancelled.
+    """
+    cancelled: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for run in sorted(runs, key=lambda r: r.pk):
+        before = run.status
+        run.refresh_from_db(fields=["status"])
+        if run.status == Status.CANCELED and before != Status.CANCELED:
+            cancelled.append(run.pk)  # as a descendant of a run cancelled above
+        elif run.status in TERMINAL:
+            skipped.append((run.pk, f"already {run.status}"))
+        else:
+            try:
+                run_cancel(run=run, actor=actor)
+            except InvalidTransition as exc:
+                skipped.append((run.pk, exc.message))
+            else:
+                cancelled.append(run.pk)
+    return CancelResult(cancelled, skipped)
 
 
 def run_heartbeat(*, run: Run) -> Run:

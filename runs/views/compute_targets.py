@@ -17,7 +17,7 @@ from runs.exceptions import StudioError
 from runs.forms_compute import ComputeTargetDeleteForm, ComputeTargetForm
 from runs.http import StudioRequest
 from runs.models import Role, Workspace
-from runs.views.run_detail import can, forbidden
+from runs.views.helpers import can, forbidden
 
 TEMPLATE = "runs/compute_targets.html"
 

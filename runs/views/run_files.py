@@ -13,7 +13,8 @@ from django_htmx.http import HttpResponseStopPolling
 from runs import selectors
 from runs.forms_detail import LogOffsetForm
 from runs.http import StudioRequest
-from runs.views.run_detail import TEMPLATE, base_context, load_run
+from runs.views.helpers import load_run
+from runs.views.run_detail import TEMPLATE, base_context
 
 
 @login_required
