@@ -26,10 +26,10 @@ PYTEST = PYTHONHASHSEED=0 $(VENV)/bin/pytest -n $(PYTEST_WORKERS)
 endif
 
 # The processes `make run` starts, and stops together on Ctrl-C (bin/supervise.py):
-# one quoted NAME=COMMAND each. The notifier sends alert email (to files under data/mail/
-# without EMAIL_HOST: the Alerts page's Outbox tab) and webhooks.
-RUN_PROCS = "web=$(PY) manage.py runserver $(HOST):$(PORT)" \
-	"notifier=$(PY) manage.py send_notifications --loop"
+# one quoted NAME=COMMAND each. The worker executes submitted scripts, sweeps stale runs and
+# sends alert email (to files under data/mail/ without EMAIL_HOST: the Alerts page's Outbox
+# tab) and webhooks.
+RUN_PROCS = "web=$(PY) manage.py runserver $(HOST):$(PORT)" "worker=$(PY) manage.py runworker"
 
 .PHONY: help setup run migrate test lint fmt bench clean clean-data
 

@@ -7,11 +7,16 @@ maximum (in step order) preserves the peaks a plain stride would drop.
 numpy finds every bucket's extremes at once (fmin/fmax per bucket with reduceat,
 then the first position holding each): ~0.4 ms for 100,000 points in an array,
 where a pass in Python over the values took ~7. A list costs ~4 ms more, to convert.
+numpy is imported by the functions that use it, on first use: processes that draw no
+chart (the worker, `manage.py runworker`) never load it (~18 MB).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_MAX_POINTS = 2000
 
@@ -23,6 +28,8 @@ def minmax(steps, values, max_points: int = DEFAULT_MAX_POINTS) -> tuple[list, l
     (its first point) so gaps stay visible. `steps` and `values` may be lists,
     array.array, memoryview or numpy arrays; the result is two plain lists.
     """
+    import numpy as np
+
     n = len(values)
     if max_points < 4:
         raise ValueError("max_points must be at least 4")
@@ -53,6 +60,8 @@ def _first_extremes(pick: np.ufunc, values: np.ndarray, bounds: np.ndarray) -> n
     Bucket k is values[bounds[k]:bounds[k + 1]]. A bucket of only NaNs gets its start,
     so one of its NaNs stays and the chart shows a gap.
     """
+    import numpy as np
+
     starts = bounds[:-1]
     body = values[: bounds[-1]]
     # fmin/fmax pass over NaNs: NaN only for a bucket of NaNs.
@@ -68,11 +77,15 @@ def _first_extremes(pick: np.ufunc, values: np.ndarray, bounds: np.ndarray) -> n
 
 
 def _as_list(items) -> list:
+    import numpy as np
+
     return items.tolist() if isinstance(items, np.ndarray) else list(items)
 
 
 def _take(items, at: np.ndarray) -> list:
     """items[i] for each position in `at`, as Python objects."""
+    import numpy as np
+
     if isinstance(items, np.ndarray):
         return items[at].tolist()
     return list(map(items.__getitem__, at.tolist()))

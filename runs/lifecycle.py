@@ -1,4 +1,4 @@
-"""Run statuses: their values and the sets of them.
+"""Run statuses: their values, their lifecycle order, their words and the sets of them.
 
 Below the models and the status machine (runs.status), which both import it.
 """
@@ -25,3 +25,8 @@ EXECUTING = frozenset(
     {Status.PREPARING, Status.STARTING, Status.RUNNING, Status.FINALIZING, Status.CANCEL_REQUESTED}
 )
 ACTIVE = frozenset(Status) - TERMINAL
+# The statuses in lifecycle order (Status.values builds a new list at each use): how
+# lists sort by status and how summaries count them.
+LIFECYCLE: tuple[str, ...] = tuple(Status.values)
+# What people read: "Not Started", "Cancel Requested" (the API and filters keep the values).
+LABELS: dict[str, str] = dict(Status.choices)

@@ -59,6 +59,46 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+_LIST_ITEM = re.compile(r"^([ \t]*)([-*+]|\d{1,9}[.)])([ \t]+)")
+_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+INDENT = 4
+
+
+def _width(blank: str) -> int:
+    return len(blank.expandtabs(INDENT))
+
+
+def nest_lists(source: str) -> str:
+    """List items indented as people write them (two spaces, three under `1.`, a tab)
+    re-indented four spaces a level, as Python-Markdown needs to nest them.
+
+    A list item indented more than the one above it is its child; as far or less, a
+    sibling of the item it lines up with. Fenced code, and indented code outside a
+    list, stay as they are."""
+    out: list[str] = []
+    levels: list[int] = []  # the source indents of the open list levels
+    fenced = False
+    for line in source.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+        item = None if fenced else _LIST_ITEM.match(line)
+        if item is None:
+            if line.strip() and not line[:1].isspace():
+                levels = []  # text at the margin ends the list
+            out.append(line)
+            continue
+        indent = _width(item[1])
+        if not levels and indent >= INDENT:
+            out.append(line)  # indented code, not a list
+            continue
+        while levels and indent < levels[-1]:
+            levels.pop()
+        if not levels or indent > levels[-1]:
+            levels.append(indent)
+        out.append(" " * (INDENT * (len(levels) - 1)) + line[len(item[1]) :])
+    return "\n".join(out)
+
+
 def render_description(source: str, *, workspace_slug: str | None = None) -> str:
     """Render markdown to HTML and sanitise it; links get rel="noopener noreferrer".
 
@@ -68,7 +108,7 @@ def render_description(source: str, *, workspace_slug: str | None = None) -> str
     if not source.strip():
         return ""
     html = md.markdown(
-        source,
+        nest_lists(source),
         extensions=_EXTENSIONS,
         extension_configs=_EXTENSION_CONFIGS,
         output_format="html",
@@ -86,10 +126,34 @@ def render_description(source: str, *, workspace_slug: str | None = None) -> str
     )
 
 
+# Inline markdown a first line is read without (first_line): images and links keep their
+# text, code spans and emphasis their content, HTML tags go, escapes keep the character.
+_PLAIN = [
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])"), r"\1"),
+    (re.compile(r"(`+)(.+?)\1"), r"\2"),
+    (re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<![\w*\\])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w\\])_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
+    (re.compile(r"</?[A-Za-z][^>]*>"), ""),
+    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])"), r"\1"),
+]
+# A line's block markers: headings, quotes, list items (with a task box).
+_BLOCK = re.compile(r"^(?:#{1,6}\s+|>\s*|(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?)+")
+# Lines that say nothing as text: rules, heading underlines, code fences.
+_NOTHING = re.compile(r"^(?:[-*_=\s]+|(?:```|~~~).*)$")
+
+
 def first_line(source: str, limit: int = 120) -> str:
-    """The description's first non-empty line as plain text, shortened for list columns."""
+    """The description's first non-empty line as plain text (no markdown), shortened for
+    list columns and exports."""
     for line in source.splitlines():
-        text = line.strip().lstrip("#>*-+ ").strip()
+        if _NOTHING.match(line.strip()):
+            continue
+        text = _BLOCK.sub("", line.strip())
+        for pattern, repl in _PLAIN:
+            text = pattern.sub(repl, text)
+        text = " ".join(text.split())
         if text:
             return text if len(text) <= limit else text[: limit - 1] + "…"
     return ""

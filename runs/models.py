@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -48,8 +49,8 @@ class Workspace(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces"
     )
-    # The shared view owners pinned: what "All runs" without parameters shows a member
-    # who has no view of their own yet. Read with the membership (no query of its own).
+    # The shared view owners pinned: what "All runs" without parameters shows every
+    # member. Read with the membership (no query of its own).
     default_view = models.ForeignKey(
         "SavedView", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -139,9 +140,10 @@ class Run(models.Model):
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     error_details = models.JSONField(null=True, blank=True)
-    # Submitted runs: what to execute.
+    # Submitted runs: what to execute, and the worker that took it (runworker, Celery).
     script = models.CharField(max_length=500, blank=True)
     arguments = models.JSONField(default=list, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
     # What the run list's free text searches, lowercased (run_search_text): written by
     # the services that change its parts (runs.services.runs_refresh_search_text).
     search_text = models.TextField(blank=True, default="", editable=False)
@@ -297,8 +299,10 @@ class LatestMetric(models.Model):
         Run, on_delete=models.CASCADE, related_name="latest_metrics", db_index=False
     )
     name = models.CharField(max_length=255)
-    # NULL when the last value was NaN (SQLite stores NaN as NULL anyway).
+    # NULL when the last value was NaN (SQLite stores NaN as NULL anyway), or not a number.
     value = models.FloatField(null=True)
+    # The last value of a text series (strings and booleans, MetricText): NULL for numbers.
+    text = models.TextField(null=True, blank=True)  # noqa: DJ001 - NULL: a numeric series
     step = models.BigIntegerField()
     time = models.DateTimeField()
     count = models.BigIntegerField(default=0)
@@ -312,6 +316,38 @@ class LatestMetric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}/{self.name}={self.value}"
+
+
+class MetricText(models.Model):
+    """One point of a text series (`run.log("message", "Hello")`, booleans too).
+
+    Text points are few (status lines, flags), so each is a row; numeric series
+    stay in packed MetricChunks. A series holds numbers or text, never both.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_texts")
+    name = models.CharField(max_length=255)
+    step = models.BigIntegerField()
+    # Unix seconds, as the points are sent.
+    time = models.FloatField()
+    value = models.TextField()
+    # A boolean point: `value` is "true" or "false".
+    is_bool = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["run", "name", "id"]
+        indexes = [models.Index(fields=["run", "name", "id"], name="metric_text_run_name")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.name}@{self.step}={self.value[:40]}"
+
+    @property
+    def typed_value(self) -> str | bool:
+        return self.value == "true" if self.is_bool else self.value
+
+    @property
+    def logged(self) -> datetime:
+        return datetime.fromtimestamp(self.time, tz=UTC)
 
 
 class MetricBatch(models.Model):
@@ -341,6 +377,8 @@ class RunFile(models.Model):
     class Kind(models.TextChoices):
         LOG = "log"
         OUTPUT = "output"
+        # The source folder of a submitted run, as uploaded (a .tar.gz).
+        SNAPSHOT = "snapshot"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="files")
     path = models.CharField(max_length=500)
@@ -442,6 +480,10 @@ class ApiToken(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The submitted run whose script got this token: it is revoked when that run ends.
+    issued_for = models.ForeignKey(
+        Run, on_delete=models.CASCADE, null=True, blank=True, related_name="script_tokens"
+    )
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -458,9 +500,17 @@ class ApiToken(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None and not self.is_expired
 
-    def allows_run(self, run_id: str) -> bool:
-        """Whether this token may act on `run_id` (always, unless run-scoped)."""
-        return self.run_id is None or run_id == self.run_id or run_id.startswith(f"{self.run_id}_")
+    def allows_run(self, run: Run) -> bool:
+        """Whether this token may act on `run`: always, unless run-scoped; then only on its
+        run and that run's descendants. The tree decides (same root, and below the scoped
+        run in it), not the spelling: a run of an experiment named `<scoped id>_x` has an id
+        starting with the scoped id, but another root."""
+        if self.run_id is None:
+            return True
+        scope = self.run
+        if run.root_id != scope.root_id:
+            return False
+        return run.pk == scope.pk or run.pk.startswith(f"{scope.pk}_")
 
 
 ACTIVE_RUN = ~Q(status__in=TERMINAL)
@@ -491,6 +541,71 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invitee} to {self.workspace} ({self.role})"
+
+
+class ComputeTarget(models.Model):
+    """Where a workspace's submitted runs execute: `local` (the studio's `runworker`) or
+    `celery` (workers on other machines consuming the queue named after the target).
+
+    `local` always exists without a row (LOCAL_TARGET); rows are the others.
+    """
+
+    class Executor(models.TextChoices):
+        LOCAL = "local"
+        CELERY = "celery"
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="compute_targets"
+    )
+    name = models.CharField(max_length=100, validators=[validate_name])
+    executor = models.CharField(max_length=10, choices=Executor.choices, default=Executor.LOCAL)
+    description = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="compute_target_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.executor})"
+
+
+# The target every workspace has: the studio's own machine, served by `runworker`.
+LOCAL_TARGET = "local"
+
+
+class Worker(models.Model):
+    """A worker process that executes submitted runs, as last seen.
+
+    Local workers (`runworker`) serve every workspace (`workspace` NULL); Celery
+    workers report to one workspace through the API. The compute targets page
+    counts those seen in the last minute.
+    """
+
+    name = models.CharField(max_length=255)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="workers"
+    )
+    executor = models.CharField(max_length=10, choices=ComputeTarget.Executor.choices)
+    # Names of the targets it serves.
+    targets = models.JSONField(default=list)
+    started = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "executor"], name="worker_unique_name"),
+        ]
+        indexes = [models.Index(fields=["last_seen"], name="worker_last_seen")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 VIEW_NAME_MAX = 100

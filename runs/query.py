@@ -663,6 +663,15 @@ class _Parser:
                 )
             return status
         if vtype == "number":
+            if tok.kind == "string" and field.kind == "metric":
+                # A text series (run.log("message", "Hello")): equality only.
+                if after not in ("=", "!=", "(", ","):
+                    raise QueryError(
+                        tok.pos,
+                        f"{name} {after} {_found(tok)}: a metric compares with text only "
+                        "with =, != and in",
+                    )
+                return tok.value
             if tok.kind != "number":
                 raise QueryError(
                     tok.pos,
@@ -933,14 +942,35 @@ def _leaf_q(node: Compare | In | Exists, now: datetime) -> Q:
         q = Q(SubqueryExists(rows))
         return ~q if node.negated else q
     if field.kind == "metric":
-        node = _as_floats(node)
+        return _metric_q(rows, node)
     return Q(SubqueryExists(rows.filter(_column_q("value", node, nullable=nullable))))
 
 
-def _as_floats(node: Compare | In) -> Compare | In:
+def _metric_q(rows: QuerySet, node: Compare | In) -> Q:
+    """Numbers compare with the latest value, text with a text series' latest text."""
     if isinstance(node, Compare):
-        return Compare(node.field, node.op, float(node.value))
-    return In(node.field, tuple(float(v) for v in node.values), node.negated)
+        column = "text" if isinstance(node.value, str) else "value"
+        value = node.value if column == "text" else float(node.value)
+        cond = _column_q(column, Compare(node.field, node.op, value), nullable=True)
+        return Q(SubqueryExists(rows.filter(cond)))
+    texts = tuple(v for v in node.values if isinstance(v, str))
+    numbers = tuple(float(v) for v in node.values if not isinstance(v, str))
+    hit = Q(pk__in=[])
+    if texts:
+        hit |= Q(text__in=texts)
+    if numbers:
+        hit |= Q(value__in=numbers)
+    if node.negated:
+        # The latest value is there, of a kind the list has, and is none of these.
+        present = Q(pk__in=[])
+        if texts:
+            present |= Q(text__isnull=False)
+        if numbers:
+            present |= Q(value__isnull=False)
+        cond = present & ~hit
+    else:
+        cond = hit
+    return Q(SubqueryExists(rows.filter(cond)))
 
 
 def _column_q(column: str, node: Compare | In, *, nullable: bool) -> Q:

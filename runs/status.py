@@ -63,6 +63,7 @@ def transition(
     actor: AbstractBaseUser | None = None,
     error: dict | None = None,
     note: str = "",
+    expect: str | None = None,
 ) -> Run:
     """Move `run` to status `to`, stamping times, recording the change and writing the
     notifications alert rules owe for it (runs.notifications.outbox).
@@ -71,12 +72,13 @@ def transition(
     the same run; raises InvalidTransition when the machine refuses the move. The
     lock is FOR NO KEY UPDATE (no key changes): metric batches being stored for the
     run (whose foreign keys take KEY SHARE) neither wait for it nor deadlock with it.
+    `expect`: the move happens only from that status (a worker claiming a Queued run).
     """
     from runs.models import Run, RunEvent
 
     current = Run.objects.select_for_update(no_key=True).only("status").get(pk=run.pk).status
     to = Status(to)
-    if not can_transition(current, to):
+    if not can_transition(current, to) or (expect is not None and current != expect):
         raise InvalidTransition(current, to)
     now = timezone.now()
     fields = ["status"]

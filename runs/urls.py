@@ -6,6 +6,7 @@ from runs.views import (
     alerts,
     chart_data,
     compare,
+    compute_targets,
     home,
     invitations,
     members,
@@ -44,6 +45,7 @@ urlpatterns = [
         name="experiment-runs-csv",
     ),
     path("w/<str:workspace>/runs/live/", run_list.run_list_live, name="run-list-live"),
+    path("w/<str:workspace>/runs/names.json", run_list.filter_names, name="run-list-names"),
     path("w/<str:workspace>/runs/count/", run_list.run_list_count, name="run-list-count"),
     path(
         "w/<str:workspace>/experiments/<str:experiment>/count/",
@@ -99,6 +101,11 @@ urlpatterns = [
         "w/<str:workspace>/settings/alerts/<int:rule_id>/mute/",
         alerts.alert_mute,
         name="alert-mute",
+    ),
+    path(
+        "w/<str:workspace>/settings/compute/",
+        compute_targets.compute_targets,
+        name="compute-targets",
     ),
     path("w/<str:workspace>/views/", saved_views.saved_view_index, name="saved-views"),
     path("w/<str:workspace>/views/new/", saved_views.saved_view_create, name="saved-view-create"),

@@ -4,6 +4,9 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+# The broker of the Celery executor (settings.CELERY_BROKER_URL and studio/celery.py).
+DEFAULT_CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 

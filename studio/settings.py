@@ -7,7 +7,14 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from studio.env import env_bool, env_float, env_int, env_list, env_str
+from studio.env import (
+    DEFAULT_CELERY_BROKER_URL,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("STUDIO_DATA_DIR", str(BASE_DIR / "data")))
@@ -52,7 +59,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The studio's own 403 and 404 pages, whatever DEBUG says (runs/views/errors.py).
+    "runs.views.errors.ErrorPagesMiddleware",
 ]
+CSRF_FAILURE_VIEW = "runs.views.errors.csrf_failure"
 
 ROOT_URLCONF = "studio.urls"
 WSGI_APPLICATION = "studio.wsgi.application"
@@ -217,8 +227,16 @@ STUDIO_WEBHOOK_TIMEOUT = env_float("STUDIO_WEBHOOK_TIMEOUT", 10.0)
 # `manage.py send_notifications --loop` sends them.
 STUDIO_NOTIFY_CELERY = env_bool("STUDIO_NOTIFY_CELERY", False)
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", DEFAULT_CELERY_BROKER_URL)
 CELERY_TASK_ACKS_LATE = True
+
+# Submitted runs (runs.executors): the snapshot caps a worker unpacks within, where it
+# unpacks them, and how long a cancelled script has between SIGTERM and SIGKILL.
+STUDIO_SNAPSHOT_MAX_FILES = env_int("STUDIO_SNAPSHOT_MAX_FILES", 2000)
+STUDIO_SNAPSHOT_MAX_BYTES = env_int("STUDIO_SNAPSHOT_MAX_BYTES", 100 * 1024 * 1024)
+STUDIO_SNAPSHOT_MAX_RATIO = env_int("STUDIO_SNAPSHOT_MAX_RATIO", 100)
+STUDIO_WORKER_DIR = Path(env_str("STUDIO_WORKER_DIR", str(DATA_DIR / "worker")))
+STUDIO_CANCEL_GRACE = env_float("STUDIO_CANCEL_GRACE", 2.0)
 
 # Production hardening: on unless DEBUG; `manage.py check --deploy` passes with
 # DEBUG off, a real SECRET_KEY and HTTPS in front.

@@ -10,3 +10,5 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # connection) then hold no database connection between requests, and the test
 # databases can be dropped at the end.
 os.environ.setdefault("CONN_MAX_AGE", "0")
+# The Celery executor's tests use a real Redis: a database of its own (never FLUSHALL).
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/9")

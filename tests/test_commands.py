@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from runs import services
+from runs.file_content import open_run_file
 from runs.management.demo import DEMO_USERNAME, DEMO_WORKSPACE, MEMBERS, PASSWORD_FILE
 from runs.models import (
     ApiToken,
@@ -202,18 +203,35 @@ def test_seed_demo_shows_every_feature(db, data_dir, client):
     assert files.filter(kind=RunFile.Kind.LOG).exists()
     assert files.filter(kind=RunFile.Kind.OUTPUT).exists()
     log = files.filter(kind=RunFile.Kind.LOG).first()
-    assert log.size == len(log.file.read()) > 0
+    with open_run_file(log) as fh:
+        assert log.size == len(fh.read()) > 0
     # Weeks of history, with times in order.
     oldest = runs.order_by("created").first()
     assert timezone.now() - oldest.created > timedelta(days=21)
     for run in runs.exclude(started=None):
         assert run.created <= run.started
         assert run.ended is None or run.started <= run.ended
+    # Saved views: shared and private ones, with charts, and a pinned default that
+    # opens (its charts valid, its list showing runs).
+    views = ws.saved_views.all()
+    assert {v.visibility for v in views} == {"private", "workspace"}
+    assert {v.owner.username for v in views} >= {DEMO_USERNAME, "alice", "bob"}
+    assert ws.default_view is not None
+    assert ws.default_view.is_shared
+    assert ws.default_view.charts
     # The printed password signs the demo user in.
     password = (data_dir / PASSWORD_FILE).read_text().strip()
     assert (data_dir / PASSWORD_FILE).stat().st_mode & 0o077 == 0
     assert f"as {DEMO_USERNAME} / {password}" in out
     assert client.login(username=DEMO_USERNAME, password=password)
+    default = client.get(f"/w/{ws.slug}/runs/")
+    assert default.status_code == 200
+    assert default.context["view"] == ws.default_view
+    assert default.context["page"].rows
+    for view in views.filter(owner__username=DEMO_USERNAME):
+        response = client.get(f"/w/{ws.slug}/views/{view.pk}/")
+        assert response.status_code == 200, view.name
+        assert response.context["page"].rows, view.name
 
 
 def test_seed_demo_twice_changes_nothing(db, data_dir):
@@ -420,3 +438,21 @@ def test_runserver_is_djangos_with_static_files_and_no_nagle_delay(db, settings,
     assert served["nodelay"] is True
     assert (served["addr"], int(served["port"])) == ("127.0.0.1", 8765)
     assert isinstance(served["handler"], StaticFilesHandler)
+
+
+# -- runworker ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "257"])
+def test_runworker_refuses_a_bad_concurrency(db, value):
+    with pytest.raises(CommandError, match="--concurrency must be 1 to 256"):
+        run_command("runworker", "--concurrency", value)
+
+
+def test_seed_demo_queues_a_submitted_run_for_the_worker(db, data_dir):
+    run_command("seed_demo")
+    submitted = Run.objects.get(workspace__slug=DEMO_WORKSPACE, script="train.py")
+    assert submitted.status == Status.QUEUED
+    assert (submitted.script, submitted.arguments) == ("train.py", ["--epochs", "600"])
+    assert submitted.files.get(kind="snapshot").size > 0
+    assert submitted.compute_target == "local"

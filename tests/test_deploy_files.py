@@ -32,18 +32,28 @@ def test_compose_has_the_whole_stack(compose):
 def test_every_variable_compose_sets_is_one_the_studio_reads(compose):
     read = (BASE_DIR / "studio" / "settings.py").read_text()
     read += (BASE_DIR / "studio" / "gunicorn.py").read_text()
+    # A Celery worker reaches the studio through its API (STUDIO_URL, STUDIO_TOKEN, ...).
+    read += (BASE_DIR / "runs" / "executors" / "tasks.py").read_text()
     for name in ("web", "worker", "celery", "migrate"):
         for variable in compose["services"][name]["environment"]:
             # boto3 reads the AWS_* credentials itself.
             assert variable.startswith("AWS_") or f'"{variable}"' in read, variable
 
 
+def test_the_celery_worker_serves_a_target_through_the_api(compose):
+    celery = compose["services"]["celery"]
+    command = celery["command"]
+    assert command[:4] == ["celery", "-A", "studio", "worker"]
+    assert command[command.index("-Q") + 1] == "${CELERY_TARGET:-gpu}"
+    assert celery["environment"]["STUDIO_URL"] == "http://web:8000"
+    # Started on request: it needs a token, made once the studio runs.
+    assert celery["profiles"] == ["celery"]
+
+
 @pytest.mark.parametrize("service", ["migrate", "worker"])
 def test_compose_commands_exist(compose, service):
     command = compose["services"][service]["command"]
     assert command[:2] == ["python", "manage.py"]
-    if command[2] == "runworker" and "runworker" not in get_commands():
-        pytest.skip("manage.py runworker comes with the local executor")
     assert command[2] in get_commands()
 
 

@@ -262,3 +262,44 @@ def test_the_description_cache_uses_the_workspace(db):
     services.run_update(run=run, description="See [base](run:vision_1_00000001).")
     run.refresh_from_db()
     assert 'href="/w/vision/runs/vision_1_00000001/"' in run.description_html
+
+
+# --- nested lists: two spaces (as people write them) or four (as Python-Markdown wants) --
+
+
+def _nesting(html: str) -> list[str]:
+    """The list items' text with their depth, in order: ['0 one', '1 two', ...]."""
+    import re
+
+    out, depth = [], -1
+    for token in re.findall(r"<(/?)(ul|ol)>|<li>([^<\n]*)", html):
+        closing, tag, text = token
+        if tag:
+            depth += -1 if closing else 1
+        elif text.strip():
+            out.append(f"{depth} {text.strip()}")
+    return out
+
+
+@pytest.mark.parametrize("indent", ["  ", "   ", "    ", "\t"])
+def test_nested_lists_nest_with_two_or_four_spaces(indent):
+    source = f"- one\n{indent}- two\n{indent}{indent}- three\n- four\n"
+    assert _nesting(render_description(source)) == ["0 one", "1 two", "2 three", "0 four"]
+
+
+def test_numbered_lists_nest_under_their_items():
+    source = "1. first\n   1. inner\n   2. inner too\n2. second\n  - bullet under it\n"
+    assert _nesting(render_description(source)) == [
+        "0 first",
+        "1 inner",
+        "1 inner too",
+        "0 second",
+        "1 bullet under it",
+    ]
+
+
+def test_code_is_not_taken_for_a_list():
+    fenced = render_description("```\n- a\n  - b\n```\n")
+    assert "- a\n  - b" in fenced
+    indented = render_description("Some text.\n\n    - not a list\n")
+    assert "<pre><code>- not a list" in indented

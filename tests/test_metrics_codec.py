@@ -75,8 +75,8 @@ def test_foreign_columns_are_refused(blob):
 @pytest.mark.django_db(transaction=True)
 def test_migration_recodes_raw_chunks_and_back():
     executor = MigrationExecutor(connection)
-    executor.migrate([("runs", "0006_alerts_tokens_invitations")])
-    apps = executor.loader.project_state([("runs", "0006_alerts_tokens_invitations")]).apps
+    executor.migrate([("runs", "0007_submitted_runs")])
+    apps = executor.loader.project_state([("runs", "0007_submitted_runs")]).apps
     Workspace = apps.get_model("runs", "Workspace")
     Experiment = apps.get_model("runs", "Experiment")
     Run = apps.get_model("runs", "Run")
@@ -99,7 +99,7 @@ def test_migration_recodes_raw_chunks_and_back():
     )
 
     executor = MigrationExecutor(connection)
-    executor.migrate([("runs", "0007_metric_chunks_compact")])
+    executor.migrate([("runs", "0008_metric_chunks_compact")])
     from runs.models import MetricChunk as Current
     from runs.services import metric_series
 
@@ -112,7 +112,7 @@ def test_migration_recodes_raw_chunks_and_back():
     assert series["values"][1:] == values[1:]
 
     executor = MigrationExecutor(connection)
-    executor.migrate([("runs", "0006_alerts_tokens_invitations")])
+    executor.migrate([("runs", "0007_submitted_runs")])
     raw = MetricChunk.objects.get()
     assert np.frombuffer(bytes(raw.steps), "<i8").tolist() == steps
     assert np.frombuffer(bytes(raw.times), "<f8").tolist() == times

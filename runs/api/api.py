@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from runs.api import alerts, errors, files, metrics, runs, saved_views, workspaces
+from runs.api import alerts, errors, executions, files, metrics, runs, saved_views, workspaces
 from runs.api.auth import BearerToken
 from runs.api.parser import FastJsonParser
 
@@ -30,3 +30,4 @@ api.add_router("", metrics.router)
 api.add_router("", files.router)
 api.add_router("", saved_views.router)
 api.add_router("", alerts.router)
+api.add_router("", executions.router)

@@ -88,10 +88,10 @@ def member_run(
 
     `lean`: the run with its id and workspace only (see selectors.run_get)."""
     ws = member_workspace(request, slug, write=write)
-    if not token_of(request).allows_run(run_id):
-        raise Http404(f"run {run_id!r} not found in workspace {slug!r}")
     try:
         run = selectors.run_get(workspace=ws, run_id=run_id, for_document=for_document, lean=lean)
     except Http404:
-        raise Http404(f"run {run_id!r} not found in workspace {slug!r}") from None
+        run = None
+    if run is None or not token_of(request).allows_run(run):
+        raise Http404(f"run {run_id!r} not found in workspace {slug!r}")
     return ws, run

@@ -26,7 +26,7 @@ def run_document_model(
     *,
     tags: dict[str, str | None] | None = None,
     properties: dict[str, str] | None = None,
-    metrics: dict[str, float | None] | None = None,
+    metrics: dict[str, float | str | None] | None = None,
 ) -> RunDocument:
     """The document as a schema object (what API operations return).
 
@@ -44,9 +44,12 @@ def run_document_model(
         properties = parts.properties if parts else {p.key: p.value for p in run.properties.all()}
     if metrics is None:
         metrics = (
-            {k: finite_or_none(v) for k, v in parts.metrics.items()}
+            {k: v if isinstance(v, str) else finite_or_none(v) for k, v in parts.metrics.items()}
             if parts
-            else {m.name: finite_or_none(m.value) for m in run.latest_metrics.all()}
+            else {
+                m.name: m.text if m.text is not None else finite_or_none(m.value)
+                for m in run.latest_metrics.all()
+            }
         )
     error = run.error_document()
     return RunDocument(

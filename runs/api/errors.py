@@ -74,16 +74,34 @@ def _field_path(loc: tuple) -> str:
     return ".".join(str(p) for p in parts)
 
 
+# Metric values are numbers or text (runs.api.schemas.SeriesBody): pydantic reports a bad
+# value under each branch of that union; the number branch's report is the one to show.
+_NUMBER_BRANCH = "list[float]"
+_TEXT_BRANCH = "list[union[str,bool]]"
+
+
+def _one_branch(errors: list[dict]) -> list[dict]:
+    out = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if _TEXT_BRANCH in loc:
+            continue
+        if _NUMBER_BRANCH in loc:
+            err = {**err, "loc": tuple(p for p in loc if p != _NUMBER_BRANCH)}
+        out.append(err)
+    return out
+
+
 def validation_message(errors: list[dict]) -> str:
     """Ninja's validation errors as one line naming each field and its problem."""
     problems = []
-    for err in errors:
+    for err in _one_branch(errors):
         loc = tuple(err.get("loc", ()))
         if err.get("type") == "missing" and loc in (("body",), ("body", "body")):
             problems.append("a JSON object body is required")
             continue
-        if err.get("type") == "missing" and loc == ("file", "file"):
-            problems.append("file: required, as a part of a multipart/form-data body")
+        if err.get("type") == "missing" and len(loc) == 2 and loc[0] in ("file", "form"):
+            problems.append(f"{loc[1]}: required, as a part of a multipart/form-data body")
             continue
         problems.append(f"{_field_path(loc)}: {err.get('msg', 'invalid')}")
     message = "; ".join(problems[:MAX_LISTED_PROBLEMS])

@@ -65,7 +65,7 @@ def metric_batches(request: HttpRequest, ws: str, body: MetricBatchesIn) -> Metr
     found = {
         run_id: run
         for run_id, run in selectors.runs_lean(workspace=workspace, ids=wanted).items()
-        if token.allows_run(run_id)
+        if token.allows_run(run)
     }
     missing = [i for i in dict.fromkeys(wanted) if i not in found]
     if missing:
@@ -95,7 +95,11 @@ def metric_list(request: HttpRequest, ws: str, run_id: str) -> MetricsOut:
     return MetricsOut(
         metrics={
             m.name: LatestMetricOut(
-                value=finite_or_none(m.value), step=m.step, time=m.time.timestamp(), count=m.count
+                value=m.text if m.text is not None else finite_or_none(m.value),
+                kind="number" if m.text is None else "text",
+                step=m.step,
+                time=m.time.timestamp(),
+                count=m.count,
             )
             for m in selectors.run_latest_metrics(run=run)
         }
@@ -125,9 +129,17 @@ def metric_series(
     series = services.metric_series(
         run=run, name=params.name, start_step=params.start_step, end_step=params.end_step
     )
-    # No points: a metric the run never logged (404), or none in the step range.
-    if not series["steps"] and not selectors.metric_exists(run=run, name=params.name):
-        raise Http404(f"run {run.id} has no metric {params.name!r}")
+    # No numeric points: a text series, a metric the run never logged (404), or none
+    # in the step range.
+    if not series["steps"]:
+        kind = selectors.metric_kind(run=run, name=params.name)
+        if kind is None:
+            raise Http404(f"run {run.id} has no metric {params.name!r}")
+        if kind == "text":
+            texts = services.text_series(
+                run=run, name=params.name, start_step=params.start_step, end_step=params.end_step
+            )
+            return SeriesOut(name=params.name, **texts)
     return SeriesOut(
         name=params.name,
         steps=series["steps"],
@@ -166,7 +178,7 @@ def metric_series_many(
     found = {
         r.pk: r
         for r in selectors.runs_for_series(workspace=workspace, ids=wanted)
-        if token.allows_run(r.pk)
+        if token.allows_run(r)
     }
     missing = [i for i in wanted if i not in found]
     if missing:

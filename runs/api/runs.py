@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from runs import query, selectors, services
+from runs import list_state, query, selectors, services
 from runs.api.auth import member_run, member_workspace, refuse_run_scoped, scope_run, token_of
 from runs.api.documents import run_document_model
 from runs.api.errors import ERRORS, ApiError
@@ -34,7 +34,6 @@ from runs.api.schemas import (
 )
 from runs.exceptions import ValidationFailed
 from runs.models import Run
-from runs.selectors.run_list import DEFAULT_SORT, normalise_key, sort_is_valid
 from runs.services.properties import check_properties
 from runs.services.tags import check_key, check_tags
 from runs.status import Status as RunStatus
@@ -60,20 +59,12 @@ def _pairs(kind: str, items: list[str]) -> dict[str, str | None]:
 
 
 def _sort(text: str | None) -> str:
-    """A sort key of the run list page (`-` for descending); a bad one is a 400."""
-    if text is None or not text.strip():
-        return DEFAULT_SORT
-    raw = text.strip()
-    key = normalise_key(raw.removeprefix("-"))
-    if not sort_is_valid(key):
-        raise ApiError(
-            400,
-            "BadRequest",
-            f"cannot sort by {raw[:60]!r}; use created, started, ended, duration, status, "
-            "name, experiment, submitter, target, id, or metrics.<name>, properties.<key>, "
-            "tags.<key>, with - for descending",
-        )
-    return f"-{key}" if raw.startswith("-") else key
+    """A sort key of the run list page (runs.list_state: `-` for descending); a bad one
+    is a 400."""
+    try:
+        return list_state.parse_sort(text or "")
+    except ValidationFailed as exc:
+        raise ApiError(400, "BadRequest", exc.message) from None
 
 
 def _filter_condition(text: str | None) -> Q | None:
@@ -322,7 +313,10 @@ def runs_heartbeat(request: HttpRequest, ws: str, body: HeartbeatsIn) -> Heartbe
     status and whether a cancel was asked for; ids not found are listed as missing."""
     workspace = member_workspace(request, ws, write=True)
     token = token_of(request)
-    wanted = list(dict.fromkeys(i for i in body.run_ids if token.allows_run(i)))
+    wanted = list(dict.fromkeys(body.run_ids))
+    if token.run_id is not None:
+        reachable = selectors.runs_lean(workspace=workspace, ids=wanted)
+        wanted = [i for i in wanted if i in reachable and token.allows_run(reachable[i])]
     statuses = services.runs_heartbeat(workspace=workspace, run_ids=wanted)
     return HeartbeatsOut(
         runs={

@@ -49,7 +49,7 @@ class ViewOut(Out):
     updated_by: str | None
     # Whether the caller owns it.
     mine: bool
-    # Pinned by a workspace owner: what "All runs" shows members with no view of their own.
+    # Pinned by a workspace owner: what "All runs" shows every member.
     is_default: bool
     url: str
 

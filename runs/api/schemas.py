@@ -116,8 +116,9 @@ class RunDocument(Out):
     tags: dict[str, str | None]
     properties: dict[str, str]
     description: str
-    # The latest value of each metric; None when it is not a finite number.
-    metrics: dict[str, float | None]
+    # The latest value of each metric: a number (None when it is not finite), or the text
+    # of a text series.
+    metrics: dict[str, float | str | None]
     error: RunError | None
     url: str
 
@@ -258,10 +259,11 @@ UnixTime = Annotated[float, Field(strict=True, ge=0, le=MAX_UNIX_TIME, allow_inf
 
 
 class SeriesBody(In):
-    """The points of one metric, column by column (no object per point)."""
+    """The points of one metric, column by column (no object per point): numbers, or the
+    strings and booleans of a text series."""
 
     name: str
-    values: list[StrictFloat]
+    values: list[StrictFloat] | list[StrictStr | StrictBool]
     steps: list[Step] | None = None
     times: list[UnixTime] | None = None
 
@@ -290,8 +292,10 @@ class MetricBatchOut(Out):
 
 
 class LatestMetricOut(Out):
-    # None when the last value is not a finite number.
-    value: float | None
+    # None when the last value is not a finite number; text for a text series.
+    value: float | str | None
+    # "number", or "text" for a series of strings and booleans.
+    kind: str = "number"
     step: int
     # Unix seconds, as metric times are sent.
     time: float
@@ -306,7 +310,8 @@ class SeriesOut(Out):
     name: str
     steps: list[int]
     # Values that are not finite numbers (NaN, infinities) are None: JSON has no NaN.
-    values: list[float | None]
+    # A text series has strings and booleans.
+    values: list[float | None] | list[str | bool]
     times: list[float]
 
 
@@ -388,3 +393,79 @@ class FileQuery(QueryParams):
     name: str
     # Bytes to skip: a tail reader asks from where it stopped.
     offset: int = Field(default=0, ge=0, le=INT64_MAX)
+
+
+# ---- submitted runs and compute targets --------------------------------------------
+
+
+class SubmitSpec(In):
+    """The `spec` part of a submission (multipart, beside the `snapshot` file)."""
+
+    experiment: str | None = Field(default=None, min_length=1, max_length=100)
+    script: str = Field(min_length=1, max_length=500)
+    arguments: list[StrictStr] = Field(default=[], max_length=200)
+    target: str = Field(default="local", min_length=1, max_length=100)
+    display_name: str = ""
+    tags: dict[str, TagValue] | None = None
+
+
+class ClaimIn(In):
+    worker: str = Field(min_length=1, max_length=255)
+
+
+class ClaimOut(Out):
+    """What a worker needs to execute a run it claimed."""
+
+    run: RunDocument
+    script: str
+    arguments: list[str]
+    # A token for the script, limited to this run and its descendants.
+    token: str
+
+
+class FinishIn(In):
+    status: Literal[Status.COMPLETED, Status.FAILED, Status.CANCELED]
+    error: FailIn | None = None
+
+
+class LogQuery(QueryParams):
+    name: str
+    offset: int = Field(ge=0, le=INT64_MAX)
+
+
+class LogOut(Out):
+    name: str
+    # The log's size after the append: the offset of the next one.
+    size: int
+
+
+class WorkerOut(Out):
+    name: str
+    executor: str
+    last_seen: UtcTime
+
+
+class ComputeTargetOut(Out):
+    name: str
+    executor: str
+    description: str
+    # Runs waiting for a worker, and runs executing now.
+    queued: int
+    running: int
+    # Workers seen in the last minute.
+    workers: list[WorkerOut]
+
+
+class ComputeTargetsOut(Out):
+    compute_targets: list[ComputeTargetOut]
+
+
+class ComputeTargetIn(In):
+    name: str = Field(min_length=1, max_length=100)
+    executor: Literal["local", "celery"] = "local"
+    description: str = Field(default="", max_length=500)
+
+
+class WorkerIn(In):
+    name: str = Field(min_length=1, max_length=255)
+    targets: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=100)

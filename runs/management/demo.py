@@ -8,12 +8,14 @@ the same names, numbers and shapes (run ids hold the second they were made).
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
 import os
 import random
 import secrets
+import tarfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from runs import services
+from runs.management.demo_views import seed_saved_views
 from runs.models import (
     Experiment,
     LatestMetric,
@@ -48,6 +51,31 @@ MEMBERS = [
     ("bob", "Bob", "Okafor", Role.READER),
 ]
 IMAGE_URL = "/static/demo/learning-curves.svg"
+# The demo's submitted script: a second a step for ten minutes, its output on the run page.
+DEMO_SCRIPT = '''"""A submitted training script: `make run`'s worker runs it; watch its page."""
+
+import math
+import random
+import sys
+import time
+
+from runs.sdk import Run
+
+run = Run.get_context()
+epochs = int(sys.argv[sys.argv.index("--epochs") + 1]) if "--epochs" in sys.argv else 600
+run.log("Status", "Loading data")
+print("Loading MNIST (60,000 images) ...", flush=True)
+for step in range(epochs):
+    loss = 2.3 * math.exp(-step / 120) + random.random() * 0.05
+    run.log("loss", loss)
+    run.log("accuracy", 1 - loss / 2.5)
+    print(f"step {step:4d}  loss {loss:.4f}", flush=True)
+    if step % 100 == 0:
+        run.log("Status", f"Epoch {step // 100 + 1}")
+    time.sleep(1)
+run.log("Status", "Done")
+print("Done.")
+'''
 _RNG_SEED = 20261128
 
 
@@ -121,6 +149,8 @@ def demo_seed(*, data_dir: Path, if_empty: bool = False) -> SeedResult:
         seeder = _Seeder(ws, users)
         seeder.seed()
         seeder.backdate()
+        seeder.seed_submitted()
+        seed_saved_views(ws)
         # After the history: the seeded status changes send nothing.
         _seed_alerts(ws, users)
         result = SeedResult(
@@ -875,6 +905,33 @@ class _Seeder:
         )
 
     # -- history -----------------------------------------------------------
+
+    def seed_submitted(self) -> None:
+        """A submitted script, Queued: `make run`'s worker executes it, and its output
+        streams to the run page (written after backdate: it happens now)."""
+        services.compute_target_create(
+            workspace=self.ws,
+            name="gpu-cluster",
+            executor="celery",
+            description="Served by celery -A studio worker -Q gpu-cluster on the GPU machines",
+            actor=self.users[DEMO_USERNAME],
+        )
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            data = DEMO_SCRIPT.encode()
+            info = tarfile.TarInfo("train.py")
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+        services.run_submit(
+            experiment=self.experiment("mnist-cnn"),
+            user=self.users[DEMO_USERNAME],
+            script="train.py",
+            arguments=["--epochs", "600"],
+            target="local",
+            snapshot=ContentFile(buffer.getvalue(), name="snapshot.tar.gz"),
+            display_name="submitted: train.py, output live",
+            tags={"model": "cnn-small", "submitted": None},
+        )
 
     def backdate(self) -> None:
         """Move every timestamp back to the story's times (they were written as now)."""

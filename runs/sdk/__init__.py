@@ -1,11 +1,15 @@
 """Run History Studio's Python SDK: log runs, metrics, tags, properties and files.
 
-    from runs.sdk import Workspace, Experiment
+    from runs.sdk import Workspace, Experiment, Run, ScriptRunConfig
 
     ws = Workspace.from_config()
     exp = Experiment(workspace=ws, name="explore-runs")
     with exp.start_logging() as run:
         run.log("loss", 0.5)
+        run.log("message", "Hello from run!")
+
+    run = exp.submit(ScriptRunConfig(source_directory=".", script="train.py"))
+    run.wait_for_completion(show_output=True)
 
 Imports no Django: it needs only `requests` (and `jmespath` for the CLI).
 """
@@ -25,14 +29,18 @@ from runs.sdk.errors import (  # noqa: E402 - __version__ first: http.py reads i
     StudioError,
 )
 from runs.sdk.http import Backoff  # noqa: E402
-from runs.sdk.run import OfflineRun, Run  # noqa: E402
+from runs.sdk.offline import OfflineRun  # noqa: E402
+from runs.sdk.run_lifecycle import RunFailedError  # noqa: E402
+from runs.sdk.script import ComputeTarget, ScriptRunConfig  # noqa: E402
 from runs.sdk.sender import SenderOptions  # noqa: E402
-from runs.sdk.workspace import Experiment, Workspace  # noqa: E402
+from runs.sdk.snapshot import SnapshotError  # noqa: E402
+from runs.sdk.workspace import Experiment, Run, Workspace  # noqa: E402
 
 __all__ = [
     "AuthError",
     "Backoff",
     "BadRequestError",
+    "ComputeTarget",
     "ConfigError",
     "ConflictError",
     "Experiment",
@@ -41,8 +49,11 @@ __all__ = [
     "OfflineRun",
     "PayloadTooLargeError",
     "Run",
+    "RunFailedError",
+    "ScriptRunConfig",
     "SenderOptions",
     "ServerError",
+    "SnapshotError",
     "StudioConnectionError",
     "StudioError",
     "Workspace",

@@ -10,33 +10,21 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from runs.sdk import config
+from runs.sdk import cli_alerts, cli_submitted, config
+from runs.sdk.cli_common import Parser, UsageError, workspace_of
 from runs.sdk.errors import NotFoundError, StudioError
-from runs.sdk.run import Run, iter_pages
-from runs.sdk.workspace import Workspace
+from runs.sdk.workspace import Run, Workspace
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A command line that cannot be run (exit status 2)."""
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr, like every other error."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def _key_value(text: str) -> tuple[str, str | None]:
@@ -64,7 +52,9 @@ def build_parser() -> Parser:
         prog="studio",
         description="Run History Studio from the command line: every command prints JSON.",
     )
-    groups = parser.add_subparsers(dest="group", metavar="{folder,experiment,run,view,alert}")
+    groups = parser.add_subparsers(
+        dest="group", metavar="{folder,experiment,run,view,alert,computetarget}"
+    )
     groups.required = True
 
     folder = groups.add_parser("folder", help="this folder's link to a studio").add_subparsers(
@@ -90,12 +80,15 @@ def build_parser() -> Parser:
     experiment.add_parser("list", parents=[connected], help="the workspace's experiments")
 
     run = groups.add_parser("run", help="runs").add_subparsers(
-        dest="command", metavar="{list,show,cancel,update,events}"
+        dest="command", metavar="{list,show,cancel,update,events,submit-script,logs}"
     )
     run.required = True
     run_list = run.add_parser("list", parents=[connected], help="runs, newest first")
     run_list.add_argument(
-        "-e", "--experiment-name", metavar="NAME", help="the experiment (or give --view)"
+        "-e",
+        "--experiment-name",
+        metavar="NAME",
+        help="the experiment (default: the whole workspace; or give --view)",
     )
     run_list.add_argument(
         "--view",
@@ -124,12 +117,18 @@ def build_parser() -> Parser:
         "--limit", type=int, metavar="N", help="at most N runs (default: every match)"
     )
 
+    one_run = Parser(add_help=False, parents=[connected])
+    one_run.add_argument("-r", "--run", required=True, metavar="RUN_ID")
+    one_run.add_argument(
+        "-e",
+        "--experiment-name",
+        metavar="NAME",
+        help="the run's experiment (optional: checked against the run's)",
+    )
     for name, text in (("show", "a run's document"), ("cancel", "cancel a run")):
-        command = run.add_parser(name, parents=[connected], help=text)
-        command.add_argument("-r", "--run", required=True, metavar="RUN_ID")
+        run.add_parser(name, parents=[one_run], help=text)
 
-    update = run.add_parser("update", parents=[connected], help="change tags and description")
-    update.add_argument("-r", "--run", required=True, metavar="RUN_ID")
+    update = run.add_parser("update", parents=[one_run], help="change tags and description")
     update.add_argument(
         "--add-tag",
         action="append",
@@ -153,7 +152,9 @@ def build_parser() -> Parser:
     events.add_argument("--since", metavar="TIME", help="ISO 8601, e.g. 2026-11-28T16:00:00Z")
     events.add_argument("--limit", type=int, default=100, metavar="N", help="at most N (100)")
 
-    _alert_parsers(groups, connected)
+    cli_alerts.add_parsers(groups, connected)
+
+    cli_submitted.add_parsers(run, groups, connected)
 
     view = groups.add_parser("view", help="saved views of the run list").add_subparsers(
         dest="command", metavar="{list}"
@@ -163,101 +164,10 @@ def build_parser() -> Parser:
     return parser
 
 
-ALERT_STATUSES = ("Completed", "Failed", "Canceled")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def _alert_status(text: str) -> str:
-    for status in ALERT_STATUSES:
-        if text.strip().lower() == status.lower():
-            return status
-    raise argparse.ArgumentTypeError(
-        f"unknown status {text!r}: an alert reports {', '.join(ALERT_STATUSES)}"
-    )
-
-
-def _email(text: str) -> str:
-    if not _EMAIL.match(text.strip()):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an email address")
-    return text.strip()
-
-
-def _webhook(text: str) -> str:
-    if not text.startswith(("http://", "https://")) or len(text) < 10:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
-    return text
-
-
-def _alert_parsers(groups: argparse._SubParsersAction, connected: Parser) -> None:
-    alert = groups.add_parser("alert", help="alert rules: email or webhooks").add_subparsers(
-        dest="command", metavar="{create,list,delete}"
-    )
-    alert.required = True
-    create = alert.add_parser(
-        "create",
-        parents=[connected],
-        help="a rule: email or a webhook when runs end with a status",
-    )
-    create.add_argument("-e", "--experiment", metavar="NAME", help="runs of this experiment")
-    create.add_argument(
-        "--status",
-        action="append",
-        default=[],
-        type=_alert_status,
-        help="Completed, Failed or Canceled (repeat for several)",
-    )
-    who = create.add_mutually_exclusive_group(required=True)
-    who.add_argument(
-        "--email", action="append", type=_email, metavar="ADDRESS", help="repeat for several"
-    )
-    who.add_argument("--webhook", type=_webhook, metavar="URL", help="JSON POST to this URL")
-    create.add_argument("--filter", metavar="TEXT", help="filter language, tested on the run")
-    create.add_argument("-r", "--run", metavar="RUN_ID", help="this run and its descendants")
-    create.add_argument("--mine", action="store_true", help="only runs you submitted")
-    create.add_argument("--name", metavar="NAME", help="default: made from the events")
-    create.add_argument(
-        "--personal",
-        action="store_true",
-        help="a personal rule (emails only you); the default for everyone but owners",
-    )
-    create.add_argument("--running-hours", type=int, metavar="N", help="running longer than N h")
-    create.add_argument(
-        "--no-heartbeat-minutes", type=int, metavar="N", help="no heartbeat for N minutes"
-    )
-    alert.add_parser("list", parents=[connected], help="the workspace's rules and yours")
-    delete = alert.add_parser("delete", parents=[connected], help="delete a rule")
-    delete.add_argument("id", type=int, metavar="ID")
-
-
-def _alert_create(args: argparse.Namespace) -> dict:
-    if not (args.status or args.running_hours or args.no_heartbeat_minutes):
-        raise UsageError(
-            "give --status (Completed, Failed, Canceled), --running-hours or --no-heartbeat-minutes"
-        )
-    body: dict[str, Any] = {"statuses": list(dict.fromkeys(args.status))}
-    optional = {
-        "experiment": args.experiment,
-        "filter": args.filter,
-        "runId": args.run,
-        "name": args.name,
-        "webhook": args.webhook,
-        "runningLongerThanHours": args.running_hours,
-        "noHeartbeatMinutes": args.no_heartbeat_minutes,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
-    if args.email:
-        body["emails"] = args.email
-    if args.mine:
-        body["submittedByMe"] = True
-    if args.personal:
-        body["scope"] = "personal"
-    return _workspace(args).create_alert(**body)
-
-
 def _run_events(args: argparse.Namespace) -> list[dict]:
     if args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
-    events = _workspace(args).iter_status_events(
+    events = workspace_of(args).iter_status_events(
         experiment=args.experiment_name,
         status=args.status or None,
         run_id=args.run,
@@ -267,11 +177,15 @@ def _run_events(args: argparse.Namespace) -> list[dict]:
     return list(itertools.islice(events, args.limit))
 
 
-def _workspace(args: argparse.Namespace) -> Workspace:
-    ws = Workspace.from_config()
-    if args.workspace_name and args.workspace_name != ws.name:
-        ws = Workspace(ws.url, ws._client.token, args.workspace_name)
-    return ws
+def _run(args: argparse.Namespace) -> Run:
+    """The run -r names, in the experiment -e names if given."""
+    run = workspace_of(args).get_run(args.run)
+    given = getattr(args, "experiment_name", None)
+    if given is not None and run.experiment.name != given:
+        raise NotFoundError(
+            f"run {args.run!r} is in experiment {run.experiment.name!r}, not {given!r}"
+        )
+    return run
 
 
 def _attach(args: argparse.Namespace) -> dict:
@@ -325,15 +239,13 @@ def _run_list_view(args: argparse.Namespace, ws: Workspace) -> Iterator[Run]:
         )
     view = _find_view(ws, args.view)
     path = ws._client.ws_path(f"/views/{view['id']}/runs")
-    return iter_pages(ws, path, [], min(args.limit or 500, 500))
+    return ws._runs_of(path, [], min(args.limit or 500, 500))
 
 
 def _run_list(args: argparse.Namespace) -> list[dict]:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
-    if args.view is None and args.experiment_name is None:
-        raise UsageError("give --experiment-name NAME, or --view NAME for a saved view's runs")
-    ws = _workspace(args)
+    ws = workspace_of(args)
     if args.view is not None:
         runs = _run_list_view(args, ws)
     else:
@@ -359,7 +271,7 @@ def _run_update(args: argparse.Namespace) -> dict:
         raise UsageError(
             "nothing to update: give --add-tag, --remove-tag, --description or --display-name"
         )
-    run = _workspace(args).get_run(args.run)
+    run = _run(args)
     if args.add_tag or args.remove_tag:
         body: dict[str, Any] = {}
         if args.add_tag:
@@ -384,27 +296,34 @@ def run_command(args: argparse.Namespace) -> Any:
         case ("folder", "attach"):
             return _attach(args)
         case ("experiment", "list"):
-            return _workspace(args).list_experiments()
+            return workspace_of(args).list_experiments()
         case ("run", "list"):
             return _run_list(args)
         case ("run", "show"):
-            return _workspace(args).get_run(args.run)._doc
+            return _run(args)._doc
         case ("run", "cancel"):
-            run = _workspace(args).get_run(args.run)
+            run = _run(args)
             run.cancel()
             return run._doc
         case ("run", "update"):
             return _run_update(args)
         case ("run", "events"):
             return _run_events(args)
+
+        case ("run", "submit-script"):
+            return cli_submitted.submit_script(args)
+        case ("run", "logs"):
+            return cli_submitted.run_logs(args)
+        case ("computetarget", _):
+            return cli_submitted.targets(args)
         case ("view", "list"):
-            return _views(_workspace(args))
+            return _views(workspace_of(args))
         case ("alert", "create"):
-            return _alert_create(args)
+            return cli_alerts.create(args)
         case ("alert", "list"):
-            return _workspace(args).list_alerts()
+            return workspace_of(args).list_alerts()
         case ("alert", "delete"):
-            _workspace(args).delete_alert(args.id)
+            workspace_of(args).delete_alert(args.id)
             return {"deleted": args.id}
     raise UsageError(f"unknown command {args.group} {args.command}")
 
@@ -421,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         query = jmespath.compile(args.query) if args.query else None
         result = run_command(args)
+        if args.group == "run" and args.command == "logs":
+            return 0
         if query is not None:
             result = query.search(result)
     except UsageError as exc:

@@ -10,18 +10,15 @@ KeyboardInterrupt; the run is then marked Canceled (see `Run._cancel_requested`)
 
 from __future__ import annotations
 
-import _thread
 import logging
-import signal
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from runs.sdk.errors import AuthError, NotFoundError, StudioError
 
 if TYPE_CHECKING:
     from runs.sdk.http import Client
-    from runs.sdk.run import Run
 
 logger = logging.getLogger("runs.sdk")
 
@@ -30,30 +27,25 @@ TERMINAL = frozenset({"Completed", "Failed", "Canceled"})
 MAX_RUNS_PER_BEAT = 1000
 
 
-def interrupt_main() -> None:
-    """Raise KeyboardInterrupt in the main thread, waking it from a sleep or a blocking call.
+class Beating(Protocol):
+    """What the heartbeater needs of a run (runs.sdk.workspace.Run)."""
 
-    A real SIGINT aimed at the main thread interrupts blocking system calls;
-    `_thread.interrupt_main()` only sets a flag the main thread sees at its next
-    bytecode. The signal is sent only when Python handles SIGINT (it would kill
-    the process if SIGINT had its default action).
-    """
-    handler = signal.getsignal(signal.SIGINT)
-    if callable(handler) and hasattr(signal, "pthread_kill"):
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-    else:
-        _thread.interrupt_main()
+    id: str
+    heartbeat_interval: float
+    _client: Client
+
+    def _cancel_requested(self) -> None: ...
 
 
 class Heartbeater:
     """Heartbeats for the runs this process owns, each on its own schedule."""
 
     def __init__(self) -> None:
-        self._due: dict[Run, float] = {}
+        self._due: dict[Beating, float] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def add(self, run: Run) -> None:
+    def add(self, run: Beating) -> None:
         with self._cond:
             self._due[run] = time.monotonic()
             if self._thread is None or not self._thread.is_alive():
@@ -63,12 +55,12 @@ class Heartbeater:
                 self._thread.start()
             self._cond.notify()
 
-    def remove(self, run: Run) -> None:
+    def remove(self, run: Beating) -> None:
         with self._cond:
             self._due.pop(run, None)
             self._cond.notify()
 
-    def __contains__(self, run: Run) -> bool:
+    def __contains__(self, run: Beating) -> bool:
         with self._cond:
             return run in self._due
 
@@ -95,7 +87,7 @@ class Heartbeater:
                 due = [r for r, t in self._due.items() if t <= soon]
                 for run in due:
                     self._due[run] = now + run.heartbeat_interval
-            by_client: dict[Client, list[Run]] = {}
+            by_client: dict[Client, list[Beating]] = {}
             for run in due:
                 by_client.setdefault(run._client, []).append(run)
             clients.update(by_client)
@@ -106,7 +98,7 @@ class Heartbeater:
                     for start in range(0, len(runs), MAX_RUNS_PER_BEAT):
                         self._beat_many(runs[start : start + MAX_RUNS_PER_BEAT])
 
-    def _beat(self, run: Run) -> None:
+    def _beat(self, run: Beating) -> None:
         path = run._client.ws_path(f"/runs/{run.id}/heartbeat")
         try:
             answer = _answer(run._client.send("POST", path, timeout=_timeout([run])))
@@ -119,7 +111,7 @@ class Heartbeater:
             return
         self._answered(run, answer)
 
-    def _beat_many(self, runs: list[Run]) -> None:
+    def _beat_many(self, runs: list[Beating]) -> None:
         """One request for runs sharing a studio connection (POST /w/<ws>/heartbeats)."""
         client = runs[0]._client
         body = {"runIds": [r.id for r in runs]}
@@ -153,7 +145,7 @@ class Heartbeater:
                 logger.warning("run %s: heartbeats stop: it is not in the studio", run.id)
                 self.remove(run)
 
-    def _answered(self, run: Run, answer: dict) -> None:
+    def _answered(self, run: Beating, answer: dict) -> None:
         if run not in self:
             # Ended by this process while the beat was on its way: nothing to say.
             return
@@ -181,7 +173,7 @@ def _answer(response) -> dict:
     return answer
 
 
-def _timeout(runs: list[Run]) -> float:
+def _timeout(runs: list[Beating]) -> float:
     """A short timeout: a hung request must not delay noticing a cancel for long."""
     return max(2.0, min(r.heartbeat_interval for r in runs) * 2)
 

@@ -1,4 +1,10 @@
-"""Workspace (which studio, which workspace, which token) and Experiment (a named set of runs)."""
+"""The handles a user holds, which make one another: Workspace (which studio, workspace and
+token), Experiment (a named set of runs) and Run.
+
+Run is assembled here from its parts (runs.sdk.run_*: metrics, lifecycle, records,
+family), which know nothing of workspaces; `Run.get_context()` opens the workspace
+of a submitted script, so it lives beside Workspace.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,54 @@ from pathlib import Path
 from typing import Any
 
 from runs.sdk import config
-from runs.sdk.errors import ConfigError
+from runs.sdk.errors import ConfigError, ConflictError
 from runs.sdk.http import Backoff, Client
-from runs.sdk.run import PAGE, Run, check_name, filter_params, iter_pages
+from runs.sdk.names import PAGE, check_name, filter_params
+from runs.sdk.offline import OfflineRun
+from runs.sdk.pages import iter_documents
+from runs.sdk.run_family import FamilyPart
+from runs.sdk.run_lifecycle import LifecyclePart
+from runs.sdk.run_metrics import MetricsPart
+from runs.sdk.run_records import RecordsPart
+from runs.sdk.script import ComputeTarget, ScriptRunConfig
 from runs.sdk.sender import SenderOptions
+from runs.sdk.submit import submit
+
+# Statuses a run of a submitted script may still be in when the script starts.
+NOT_RUNNING_YET = frozenset({"NotStarted", "Queued", "Preparing", "Starting"})
+
+
+class Run(MetricsPart, LifecyclePart, RecordsPart, FamilyPart):
+    """A run of an experiment (see runs.sdk.run_base.RunBase for owned runs).
+
+    `with run:` completes the run when the block ends, fails it when the block
+    raises (error code: the exception's class name; message: its text; details:
+    the traceback), and marks it Canceled on KeyboardInterrupt (a cancel, or
+    Ctrl-C). SystemExit(0) completes it.
+    """
+
+    @classmethod
+    def get_context(cls) -> Run | OfflineRun:
+        """The run of a submitted script (from STUDIO_RUN_ID, STUDIO_URL, STUDIO_TOKEN,
+        STUDIO_WORKSPACE); elsewhere an OfflineRun that prints what it would log."""
+        run_id = os.environ.get("STUDIO_RUN_ID")
+        if not run_id:
+            return OfflineRun()
+        ws = Workspace.from_config()
+        document = ws._client.json("GET", ws._client.ws_path(f"/runs/{run_id}"))
+        experiment = Experiment(workspace=ws, name=document["experiment"])
+        run = cls(experiment, run_id, document=document, owned=True, heartbeat=False)
+        if document["status"] in NOT_RUNNING_YET:
+            # The script is what runs: a queued (or preparing) run is Running from now on.
+            try:
+                run._remember(
+                    ws._client.json("POST", run._path("/status"), json_body={"status": "Running"})
+                )
+            except ConflictError:
+                # Moved meanwhile (by its executor, or cancelled): the studio's status stands.
+                run.get_details(log_files=False)
+        # Its executor heartbeats and ends it; the script owns it for cancel().
+        return run
 
 
 class Workspace:
@@ -70,6 +120,12 @@ class Workspace:
         """The workspace's experiments as the API lists them (name, created, runCount, ...)."""
         return self._client.json("GET", self._client.ws_path("/experiments"))["experiments"]
 
+    @property
+    def compute_targets(self) -> dict[str, ComputeTarget]:
+        """The workspace's compute targets by name (`local` always among them)."""
+        answer = self._client.json("GET", self._client.ws_path("/compute-targets"))
+        return {t["name"]: ComputeTarget.from_document(t) for t in answer["computeTargets"]}
+
     def get_run(self, run_id: str) -> Run:
         """The run `run_id` of this workspace (NotFoundError when there is none)."""
         document = self._client.json("GET", self._client.ws_path(f"/runs/{run_id}"))
@@ -99,7 +155,17 @@ class Workspace:
             params.append(("includeChildren", "true"))
         if not 1 <= page_size <= PAGE:
             raise ValueError(f"page_size must be 1 to {PAGE}, not {page_size}")
-        return iter_pages(self, self._client.ws_path("/runs"), params, page_size)
+        return self._runs_of(self._client.ws_path("/runs"), params, page_size)
+
+    def _runs_of(self, path: str, params: list, per_page: int) -> Iterator[Run]:
+        """The runs of a list endpoint, a page at a time."""
+        experiments: dict[str, Experiment] = {}
+        for document in iter_documents(self._client, path, params, per_page):
+            name = document["experiment"]
+            experiment = experiments.get(name) or experiments.setdefault(
+                name, Experiment(workspace=self, name=name)
+            )
+            yield Run(experiment, document["runId"], document=document)
 
     def iter_status_events(
         self,
@@ -224,3 +290,14 @@ class Experiment:
             include_children=include_children,
             page_size=page_size,
         )
+
+    def submit(self, config: ScriptRunConfig, tags: dict[str, Any] | None = None) -> Run:
+        """Run `config`'s script on its compute target: its folder is uploaded as a snapshot
+        and the run is Queued until a worker takes it. Returns the run at once
+        (`run.wait_for_completion(show_output=True)` follows it)."""
+        spec = config.spec(experiment=self.name)
+        if tags:
+            spec["tags"] = dict(tags)
+        client = self.workspace._client
+        document = submit(client, client.ws_path("/submit"), config, spec)
+        return Run(self, document["runId"], document=document)

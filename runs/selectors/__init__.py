@@ -13,12 +13,18 @@ from runs.selectors.compare import (
     metric_chunks,
     metric_exists,
 )
+from runs.selectors.compute import (
+    TargetSummary,
+    compute_target_get,
+    compute_target_summaries,
+)
 from runs.selectors.experiments import (
     ExperimentSummary,
     experiment_find,
     experiment_summaries,
     experiment_summary,
 )
+from runs.selectors.list_rows import run_children_rows, run_list_live
 from runs.selectors.run_detail import (
     RunDetail,
     run_active_descendant_count,
@@ -28,23 +34,24 @@ from runs.selectors.run_detail import (
     run_file_get,
     run_for_detail,
     run_log_chunk,
+    run_log_files,
     run_log_tail,
+    run_snapshot,
     run_tags,
+    run_text_values,
     run_tree,
     workspace_members,
 )
 from runs.selectors.run_export import EXPORT_LIMIT, run_export_rows
 from runs.selectors.run_list import (
-    RunListParams,
-    run_children_rows,
-    run_list,
     run_list_column_choices,
     run_list_count,
-    run_list_live,
+    run_list_names,
     run_list_page,
 )
 from runs.selectors.runs import (
     RUN_DOCUMENT_PREFETCH,
+    metric_kind,
     run_files,
     run_get,
     run_latest_metrics,
@@ -63,6 +70,9 @@ from runs.selectors.workspaces import (
 )
 
 __all__ = [
+    "TargetSummary",
+    "compute_target_get",
+    "compute_target_summaries",
     "EXPORT_LIMIT",
     "run_export_rows",
     "MAX_COMPARE_RUNS",
@@ -89,20 +99,23 @@ __all__ = [
     "run_file_get",
     "run_for_detail",
     "run_log_chunk",
+    "run_log_files",
+    "run_snapshot",
     "run_log_tail",
     "run_tags",
+    "run_text_values",
     "run_tree",
     "workspace_members",
     "membership_for",
     "memberships_of",
     "run_files",
     "run_get",
+    "metric_kind",
     "run_latest_metrics",
-    "RunListParams",
     "run_children_rows",
-    "run_list",
     "run_list_column_choices",
     "run_list_count",
+    "run_list_names",
     "run_list_live",
     "run_list_page",
     "run_search",

@@ -6,13 +6,16 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from django.db.models import Prefetch, Q, QuerySet
 
 from runs import downsample
-from runs import metrics_codec as codec
 from runs.models import LatestMetric, MetricChunk, Property, Run, Tag, Workspace
+from runs.spreadsheet import safe_cell
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_COMPARE_RUNS = 100
 SEARCH_LIMIT = 20
@@ -105,6 +108,8 @@ def _tag_cell(tag: Tag) -> Cell:
 
 
 def _metric_cell(metric: LatestMetric) -> Cell:
+    if metric.text is not None:
+        return Cell(present=True, text=metric.text, raw=metric.text)
     raw = metric.value if metric.value is not None else math.nan
     return Cell(present=True, text=format_number(metric.value), raw=raw)
 
@@ -149,14 +154,15 @@ def compare_table(*, runs: list[Run]) -> list[CompareSection]:
 
 
 def compare_csv_rows(*, runs: list[Run], sections: list[CompareSection]) -> Iterator[list[str]]:
-    """The table as CSV rows: a header of run ids, the run fields, then one row per key."""
+    """The table as CSV rows: a header of run ids, the run fields, then one row per key
+    (text a spreadsheet would run as a formula neutralised, runs.spreadsheet)."""
     yield ["field", *[r.pk for r in runs]]
-    yield ["displayName", *[r.display_name for r in runs]]
+    yield ["displayName", *[safe_cell(r.display_name) for r in runs]]
     yield ["experiment", *[r.experiment.name for r in runs]]
     yield ["status", *[r.status for r in runs]]
     for section in sections:
         for row in section.rows:
-            yield [row.field, *[_csv_value(c) for c in row.cells]]
+            yield [safe_cell(row.field), *[_csv_value(c) for c in row.cells]]
 
 
 def _csv_value(cell: Cell) -> str:
@@ -164,8 +170,8 @@ def _csv_value(cell: Cell) -> str:
         return ""
     if isinstance(cell.raw, float):
         return "NaN" if math.isnan(cell.raw) else repr(cell.raw)
-    # A key-only tag: present, without a value.
-    return "(set)" if cell.raw is None else str(cell.raw)
+    # A key-only tag: present, without a value. Text a spreadsheet would run: neutralised.
+    return "(set)" if cell.raw is None else safe_cell(str(cell.raw))
 
 
 # -- values for bar, scatter and parallel-coordinates charts ----------------------------
@@ -248,6 +254,8 @@ def compare_series(
     the number of points before downsampling. Values stay floats, NaN included.
     Every run's chunks come from one query, in (run, seq) order along the unique index.
     """
+    from runs import metrics_codec as codec  # numpy on first use (runs.downsample says why)
+
     chunks = MetricChunk.objects.filter(run_id__in=[r.pk for r in runs], name=name)
     if start_step is not None:
         chunks = chunks.filter(last_step__gte=start_step)
@@ -282,6 +290,8 @@ def compare_series(
 
 def _joined(decode, blobs: list) -> np.ndarray:
     """The items of a series' chunks (runs.metrics_codec), as one array."""
+    import numpy as np  # on first use (runs.downsample says why)
+
     if len(blobs) == 1:
         return decode(blobs[0])
     return np.concatenate([decode(b) for b in blobs])
@@ -291,6 +301,8 @@ def _in_range(
     steps: np.ndarray, values: np.ndarray, start: int | None, end: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The points whose step is within start..end (both included, either open)."""
+    import numpy as np
+
     keep = np.ones(len(steps), dtype=bool)
     if start is not None:
         keep &= steps >= start
@@ -302,6 +314,8 @@ def _in_range(
 def metric_chunks(*, run: Run, name: str) -> Iterator[tuple[list, list, list]]:
     """Every point of one series in logged order, a chunk at a time (for streaming):
     (steps, values, times) lists, times in unix seconds."""
+    from runs import metrics_codec as codec  # numpy on first use (runs.downsample says why)
+
     chunks = (
         MetricChunk.objects.filter(run=run, name=name)
         .order_by("seq")

@@ -13,6 +13,7 @@ from runs.file_content import open_run_file
 from runs.models import (
     LatestMetric,
     Membership,
+    MetricText,
     Property,
     Run,
     RunEvent,
@@ -29,6 +30,9 @@ MAX_TREE_NODES = 500
 MAX_EVENTS = 100
 # Charts drawn on the page (the table lists every metric).
 MAX_CHARTS = 48
+# Values of text series the page shows, each (newest first), and in all.
+TEXT_VALUES_EACH = 20
+TEXT_VALUES_ALL = 400
 LOG_TAIL_BYTES = 64 * 1024
 LOG_CHUNK_BYTES = 256 * 1024
 
@@ -62,6 +66,7 @@ class RunDetail:
     latest_metrics: list[LatestMetric]
     log_files: list[RunFile]
     output_files: list[RunFile]
+    snapshot: RunFile | None
     tree: RunTree
     events: RunEvents
 
@@ -104,10 +109,23 @@ def run_detail(*, workspace: Workspace, run_id: str) -> RunDetail:
         properties=list(run.properties.all()),
         latest_metrics=list(run.latest_metrics.all()),
         log_files=[f for f in files if f.kind == RunFile.Kind.LOG],
-        output_files=[f for f in files if f.kind != RunFile.Kind.LOG],
+        output_files=[f for f in files if f.kind == RunFile.Kind.OUTPUT],
+        snapshot=next((f for f in files if f.kind == RunFile.Kind.SNAPSHOT), None),
         tree=run_tree(run=run),
         events=run_events(run=run),
     )
+
+
+def run_text_values(*, run: Run, names: list[str]) -> dict[str, list[MetricText]]:
+    """The newest values of the run's text series `names`, newest first (one query)."""
+    if not names:
+        return {}
+    rows = MetricText.objects.filter(run=run, name__in=names).order_by("-id")[:TEXT_VALUES_ALL]
+    out: dict[str, list[MetricText]] = {name: [] for name in names}
+    for row in rows.only("name", "step", "time", "value", "is_bool"):
+        if len(out[row.name]) < TEXT_VALUES_EACH:
+            out[row.name].append(row)
+    return out
 
 
 def run_tags(*, run: Run) -> list[Tag]:
@@ -169,6 +187,16 @@ def run_events(*, run: Run, limit: int = MAX_EVENTS) -> RunEvents:
         .order_by("-created", "-id")[: limit + 1]
     )
     return RunEvents(events=rows[:limit], more=len(rows) > limit)
+
+
+def run_log_files(*, run: Run) -> list[RunFile]:
+    """The run's logs, by path."""
+    return list(RunFile.objects.filter(run=run, kind=RunFile.Kind.LOG).order_by("path"))
+
+
+def run_snapshot(*, run: Run) -> RunFile | None:
+    """The source snapshot of a submitted run, if any."""
+    return RunFile.objects.filter(run=run, kind=RunFile.Kind.SNAPSHOT).first()
 
 
 def run_file_get(*, run: Run, path: str | None = None, file_id: int | None = None) -> RunFile:
@@ -266,7 +294,11 @@ def run_chart_series(
 
     Non-finite values become None, which charts draw as gaps.
     """
-    known = LatestMetric.objects.filter(run=run).order_by("name").values_list("name", flat=True)
+    known = (
+        LatestMetric.objects.filter(run=run, text__isnull=True)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
     if names:
         known = known.filter(name__in=names)
     out = {}

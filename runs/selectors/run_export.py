@@ -7,15 +7,18 @@ from collections.abc import Iterator
 
 from django.db.models import F
 
+from runs.list_state import ListState
 from runs.models import Experiment, LatestMetric, Property, Run, Tag, Workspace
-from runs.selectors.run_list import ROW_FIELDS, RunListParams, TagValue, match_q, order_by
+from runs.selectors.list_conditions import match_q
+from runs.selectors.list_rows import ROW_FIELDS, TagValue
+from runs.selectors.list_sql import order_by
 
 EXPORT_LIMIT = 100_000
 _CHUNK = 1_000
 
 
 def run_export_rows(
-    *, workspace: Workspace, params: RunListParams, experiment: Experiment | None = None
+    *, workspace: Workspace, state: ListState, experiment: Experiment | None = None
 ) -> Iterator[tuple[Run, list[TagValue], dict[str, object]]]:
     """(run, tags, {column key: value}) for each exported run, at most EXPORT_LIMIT.
 
@@ -29,10 +32,10 @@ def run_export_rows(
     qs = Run.objects.filter(workspace=workspace)
     if experiment is not None:
         qs = qs.filter(experiment=experiment)
-    qs = qs.filter(match_q(params)) if params.filtering else qs.filter(parent__isnull=True)
-    ids = list(order_by(qs, params.sort).values_list("pk", flat=True)[:EXPORT_LIMIT])
-    metric_names = [c.name for c in params.columns if c.kind == "metric"]
-    property_keys = [c.name for c in params.columns if c.kind == "property"]
+    qs = qs.filter(match_q(state)) if state.filtering else qs.filter(parent__isnull=True)
+    ids = list(order_by(qs, state.sort).values_list("pk", flat=True)[:EXPORT_LIMIT])
+    metric_names = [c.name for c in state.columns if c.kind == "metric"]
+    property_keys = [c.name for c in state.columns if c.kind == "property"]
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         runs = (

@@ -9,8 +9,9 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from runs.list_state import DEFAULT_SORT
 from runs.models import LatestMetric, Property, Run, RunFile, Tag, Workspace, one_or_none
-from runs.selectors.run_list import DEFAULT_SORT, order_by
+from runs.selectors.list_sql import order_by
 
 RUN_DOCUMENT_PREFETCH = (
     Prefetch("tags", queryset=Tag.objects.order_by("key")),
@@ -24,10 +25,10 @@ def run_get(
 ) -> Run:
     """The run `run_id` of the workspace, or Http404.
 
-    `lean`: only its id and workspace, for writes that need no more (metric batches).
+    `lean`: only its id, workspace and root, for writes that need no more (metric batches).
     """
     if lean:
-        qs = Run.objects.only("id", "workspace_id")
+        qs = Run.objects.only("id", "workspace_id", "root_id")
     else:
         # Not the workspace: the caller has it, and with a join to it SQLite (without
         # statistics) started from the workspace and walked its runs.
@@ -47,7 +48,8 @@ class DocumentParts:
 
     tags: dict[str, str | None]
     properties: dict[str, str]
-    metrics: dict[str, float | None]
+    # A text series' last text, a numeric series' last value (NaN as None).
+    metrics: dict[str, float | str | None]
 
 
 # One query instead of three prefetches (each read through its (run, key) unique index):
@@ -57,21 +59,24 @@ _PARTS_SQL = (
     'SELECT 0, "key", "value", CAST(NULL AS REAL) FROM "runs_tag" WHERE "run_id" = %s'
     ' UNION ALL SELECT 1, "key", "value", CAST(NULL AS REAL) FROM "runs_property"'
     ' WHERE "run_id" = %s'
-    ' UNION ALL SELECT 2, "name", CAST(NULL AS TEXT), "value" FROM "runs_latestmetric"'
+    ' UNION ALL SELECT 2, "name", "text", "value" FROM "runs_latestmetric"'
     ' WHERE "run_id" = %s'
     " ORDER BY 1, 2"
 )
 
 
 def run_document_parts(*, run_id: str) -> DocumentParts:
-    """The run's tags, properties and latest metric values (NaN as None), by key."""
+    """The run's tags, properties and latest metric values (text series' text, NaN as
+    None), by key."""
     parts: tuple[dict, dict, dict] = ({}, {}, {})
     with connection.cursor() as cursor:
         cursor.execute(_PARTS_SQL, [run_id, run_id, run_id])
         for kind, key, text, number in cursor.fetchall():
-            parts[kind][key] = number if kind == 2 else text
-    metrics = {k: None if v is None or math.isnan(v) else v for k, v in parts[2].items()}
-    return DocumentParts(tags=parts[0], properties=parts[1], metrics=metrics)
+            if kind < 2 or text is not None:
+                parts[kind][key] = text
+            else:
+                parts[kind][key] = None if number is None or math.isnan(number) else number
+    return DocumentParts(tags=parts[0], properties=parts[1], metrics=parts[2])
 
 
 def run_search(
@@ -142,20 +147,28 @@ def runs_for_series(*, workspace: Workspace, ids: list[str]) -> list[Run]:
     """The runs `ids` of the workspace found, with what a chart line shows (id, name)."""
     return list(
         Run.objects.filter(workspace=workspace, pk__in=ids)
-        .only("id", "display_name", "workspace_id")
+        .only("id", "display_name", "workspace_id", "root_id")
         .order_by()
     )
 
 
 def runs_lean(*, workspace: Workspace, ids: list[str]) -> dict[str, Run]:
-    """The runs `ids` of the workspace found, by id, with their id and workspace only."""
-    qs = Run.objects.filter(workspace=workspace, pk__in=ids).only("id", "workspace_id")
+    """The runs `ids` of the workspace found, by id, with their id, workspace and root only."""
+    qs = Run.objects.filter(workspace=workspace, pk__in=ids).only("id", "workspace_id", "root_id")
     return {r.pk: r for r in qs}
 
 
 def run_latest_metrics(*, run: Run) -> list[LatestMetric]:
     """The last point of each of the run's metrics, by name."""
     return list(LatestMetric.objects.filter(run=run).order_by("name"))
+
+
+def metric_kind(*, run: Run, name: str) -> str | None:
+    """ "number" or "text": what the run's series `name` holds; None if never logged."""
+    found = LatestMetric.objects.filter(run=run, name=name).order_by()
+    for text in found.values_list("text", flat=True)[:1]:
+        return "number" if text is None else "text"
+    return None
 
 
 def run_files(*, run: Run) -> list[RunFile]:

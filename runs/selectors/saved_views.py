@@ -9,13 +9,21 @@ from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.http import Http404
 
 from runs.exceptions import ValidationFailed
+from runs.list_state import STATE_PARAMS, ListState, ListStateError, chart_label
 from runs.models import Membership, Run, SavedView, SavedViewVersion, Workspace
-from runs.selectors.run_list import RunListParams, match_q, order_by
+from runs.selectors.list_conditions import match_q
+from runs.selectors.list_sql import order_by
 from runs.selectors.runs import RUN_DOCUMENT_PREFETCH
-from runs.services.saved_views import STATE_KEYS, can_open, state_query
 
 # Ids and versions past a 64-bit integer are no row's (and overflow the database's integers).
 MAX_ID = 2**63 - 1
+
+
+def can_open(view: SavedView, actor: Membership) -> bool:
+    """Whether the member may see the view (private views: their owner only)."""
+    return view.workspace_id == actor.workspace_id and (
+        view.is_shared or view.owner_id == actor.user_id
+    )
 
 
 def saved_views_visible(*, workspace: Workspace, actor: Membership) -> QuerySet[SavedView]:
@@ -93,19 +101,6 @@ def _show(value: Any, key: str = "") -> str:
     return str(value)
 
 
-def chart_label(chart: dict) -> str:
-    """A chart's caption: its title, or what it plots."""
-    if chart.get("title"):
-        return chart["title"]
-    if chart["type"] == "line":
-        return f"{chart['metric']} over steps"
-    if chart["type"] == "bar":
-        return f"Latest {chart['metric']}"
-    if chart["type"] == "scatter":
-        return f"{chart['y']} by {chart['x']}"
-    return f"Parallel: {', '.join(chart['dimensions'])}"
-
-
 def version_changes(old: SavedViewVersion | None, new: SavedViewVersion) -> list[Change]:
     """What `new` changed from `old` (None: the first version, which changes nothing)."""
     if old is None:
@@ -114,7 +109,7 @@ def version_changes(old: SavedViewVersion | None, new: SavedViewVersion) -> list
     for key in ("name", "visibility"):
         if getattr(old, key) != getattr(new, key):
             out.append(Change(key, getattr(old, key), getattr(new, key)))
-    for key in STATE_KEYS:
+    for key in STATE_PARAMS:
         before, after = old.state.get(key), new.state.get(key)
         if before != after:
             out.append(Change(key, before, after))
@@ -142,17 +137,15 @@ def saved_view_history(*, view: SavedView) -> list[HistoryEntry]:
     return entries[::-1]
 
 
-def saved_view_params(view: SavedView) -> RunListParams:
-    """The view's state as the run list's parameters; ValidationFailed if it no longer
+def saved_view_state(view: SavedView) -> ListState:
+    """The view's list state (with its charts); ValidationFailed if it no longer
     validates (the filter language, say, changed since it was saved)."""
-    from runs.forms import RunListForm
-
-    form = RunListForm(state_query(view.state))
-    if not form.is_valid():
+    try:
+        return ListState.from_canonical(view.state, charts=view.charts)
+    except ListStateError as exc:
         raise ValidationFailed(
-            f"view {view.pk}'s saved state is no longer valid: " + "; ".join(form.error_messages())
-        )
-    return form.params()
+            f"view {view.pk}'s saved state is no longer valid: {exc.message}"
+        ) from None
 
 
 def saved_view_runs(*, workspace: Workspace, view: SavedView) -> QuerySet[Run]:
@@ -161,11 +154,11 @@ def saved_view_runs(*, workspace: Workspace, view: SavedView) -> QuerySet[Run]:
     Without a condition, the top-level runs (as the list shows them); with one,
     every run that matches it, children included (the list shows them in their trees).
     """
-    params = saved_view_params(view)
+    state = saved_view_state(view)
     qs = Run.objects.filter(workspace=workspace)
-    qs = qs.filter(match_q(params)) if params.filtering else qs.filter(parent__isnull=True)
+    qs = qs.filter(match_q(state)) if state.filtering else qs.filter(parent__isnull=True)
     return (
-        order_by(qs, params.sort)
+        order_by(qs, state.sort)
         .select_related("workspace", "experiment", "submitted_by")
         .prefetch_related(*RUN_DOCUMENT_PREFETCH)
     )

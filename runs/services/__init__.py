@@ -1,5 +1,20 @@
 """Write paths. Views, the API, commands and executors all call these."""
 
+from runs.services.compute import (
+    compute_target_create,
+    compute_target_delete,
+    compute_target_executor,
+    worker_seen,
+)
+from runs.services.executions import (
+    STD_LOG,
+    run_claim,
+    run_claim_next,
+    run_finish,
+    run_log_append,
+    run_move,
+    run_submit,
+)
 from runs.services.files import clean_path, run_file_append, run_file_upload
 from runs.services.metrics import (
     BatchResult,
@@ -7,9 +22,11 @@ from runs.services.metrics import (
     metric_log_batch,
     metric_log_batches,
     metric_series,
+    text_series,
 )
 from runs.services.properties import run_add_properties
 from runs.services.runs import (
+    CancelResult,
     run_cancel,
     run_complete,
     run_create,
@@ -18,6 +35,7 @@ from runs.services.runs import (
     run_heartbeat,
     run_set_status,
     run_update,
+    runs_cancel,
     runs_fail_stale,
     runs_heartbeat,
 )
@@ -36,7 +54,19 @@ from runs.services.workspaces import (
 )
 
 __all__ = [
+    "STD_LOG",
+    "compute_target_create",
+    "compute_target_delete",
+    "compute_target_executor",
+    "run_claim",
+    "run_claim_next",
+    "run_finish",
+    "run_log_append",
+    "run_move",
+    "run_submit",
+    "worker_seen",
     "BatchResult",
+    "CancelResult",
     "SeriesIn",
     "clean_path",
     "experiment_get_or_create",
@@ -48,8 +78,10 @@ __all__ = [
     "metric_log_batch",
     "metric_log_batches",
     "metric_series",
+    "text_series",
     "run_add_properties",
     "run_cancel",
+    "runs_cancel",
     "run_complete",
     "run_create",
     "run_create_children",

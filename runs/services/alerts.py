@@ -301,9 +301,9 @@ def spec_from_view(view) -> tuple[RuleSpec, list[str]]:
     The view's conditions become the filter language; its status condition is left
     out (the rule's events say which statuses to report), and so is free text.
     """
-    from runs.selectors.saved_views import saved_view_params
+    from runs.selectors.saved_views import saved_view_state
 
-    params = saved_view_params(view)
+    params = saved_view_state(view)
     items: list[query.Node] = []
     notes: list[str] = []
     if params.filter_node is not None:

@@ -7,13 +7,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
-from runs import metrics_codec as codec
 from runs.exceptions import PayloadTooLarge, ValidationFailed
-from runs.models import LatestMetric, MetricBatch, MetricChunk, Run
+from runs.models import LatestMetric, MetricBatch, MetricChunk, MetricText, Run
 from runs.services.tags import check_key
 
 MAX_POINTS_PER_BATCH = 200_000
@@ -23,16 +21,26 @@ MAX_RUNS_PER_BATCH = 1_000
 CHUNK = MetricChunk.CHUNK_POINTS
 # Up to this many series' latest values are updated one statement each, beyond in bulk.
 FEW_SERIES = 8
+# The longest text value of a text series (`run.log("message", "Hello from run!")`).
+MAX_TEXT_VALUE = 4096
 
 
 @dataclass
 class SeriesIn:
-    """Points of one metric in a batch; steps and times may be omitted."""
+    """Points of one metric in a batch; steps and times may be omitted.
+
+    `values` are numbers, or text (strings and booleans) for a text series: one
+    series holds one kind, and keeps it.
+    """
 
     name: str
-    values: list[float]
+    values: list[float] | list[str | bool]
     steps: list[int] | None = None
     times: list[float] | None = None
+
+    @property
+    def is_text(self) -> bool:
+        return bool(self.values) and isinstance(self.values[0], str | bool)
 
 
 @dataclass
@@ -53,12 +61,27 @@ def _validate(series: list[SeriesIn]) -> int:
         for label, column in (("steps", s.steps), ("times", s.times)):
             if column is not None and len(column) != n:
                 raise ValidationFailed(f"metric {s.name!r}: {len(column)} {label} for {n} values")
+        if s.is_text:
+            _check_text(s)
         total += n
     if total > MAX_POINTS_PER_BATCH:
         raise PayloadTooLarge(
             f"{total:,} points in one batch; the limit is {MAX_POINTS_PER_BATCH:,}"
         )
     return total
+
+
+def _check_text(s: SeriesIn) -> None:
+    for value in s.values:
+        if not isinstance(value, str | bool):
+            raise ValidationFailed(
+                f"metric {s.name!r} mixes text and numbers in one batch: a series holds one kind"
+            )
+        if isinstance(value, str) and len(value) > MAX_TEXT_VALUE:
+            raise ValidationFailed(
+                f"metric {s.name!r}: a text value is {len(value):,} characters; "
+                f"the limit is {MAX_TEXT_VALUE:,}"
+            )
 
 
 @dataclass
@@ -149,10 +172,22 @@ def _store(run: Run, series: list[SeriesIn]) -> None:
     if not names:
         return
     latest = {lm.name: lm for lm in LatestMetric.objects.filter(run=run, name__in=names)}
+    kinds: dict[str, bool] = {}
+    for s in series:
+        if not s.values:
+            continue
+        stored = latest.get(s.name)
+        is_text = kinds.setdefault(s.name, s.is_text if stored is None else stored.text is not None)
+        if s.is_text != is_text:
+            had, got = ("text", "numbers") if is_text else ("numbers", "text")
+            raise ValidationFailed(f"metric {s.name!r} holds {had}: it cannot take {got}")
+    text_series = [s for s in series if s.values and kinds[s.name]]
+    if text_series:
+        _store_text(run, text_series, latest)
     points: dict[str, _Points] = {}
     now = time.time()
     for s in series:
-        if not s.values:
+        if not s.values or kinds[s.name]:
             continue
         p = points.setdefault(s.name, _Points([], [], []))
         if s.steps is None:
@@ -192,6 +227,67 @@ def _store(run: Run, series: list[SeriesIn]) -> None:
             )
 
 
+def _store_text(run: Run, series: list[SeriesIn], latest: dict[str, LatestMetric]) -> None:
+    """Text points are rows (MetricText); the series' latest text goes to LatestMetric.text."""
+    now = time.time()
+    rows: list[MetricText] = []
+    last: dict[str, MetricText] = {}
+    counts: dict[str, int] = {}
+    for s in series:
+        prev = last.get(s.name)
+        step = prev.step if prev else (latest[s.name].step if s.name in latest else -1)
+        for i, value in enumerate(s.values):
+            step = int(s.steps[i]) if s.steps is not None else step + 1
+            row = MetricText(
+                run=run,
+                name=s.name,
+                step=step,
+                time=s.times[i] if s.times is not None else now,
+                value=("true" if value else "false") if isinstance(value, bool) else value,
+                is_bool=isinstance(value, bool),
+            )
+            rows.append(row)
+            last[s.name] = row
+        counts[s.name] = counts.get(s.name, 0) + len(s.values)
+    MetricText.objects.bulk_create(rows)
+    for name, row in last.items():
+        when = datetime.fromtimestamp(row.time, tz=UTC)
+        lm = latest.get(name)
+        if lm is None:
+            LatestMetric.objects.create(
+                run=run,
+                name=name,
+                value=None,
+                text=row.value,
+                step=row.step,
+                time=when,
+                count=counts[name],
+            )
+        else:
+            lm.count += counts[name]
+            LatestMetric.objects.filter(pk=lm.pk).update(
+                text=row.value, step=row.step, time=when, count=lm.count
+            )
+
+
+def text_series(
+    *, run: Run, name: str, start_step: int | None = None, end_step: int | None = None
+) -> dict[str, list]:
+    """The points of one text series in logged order, optionally between two steps
+    (both included): {"steps", "values", "times"}."""
+    rows = MetricText.objects.filter(run=run, name=name).order_by("id")
+    if start_step is not None:
+        rows = rows.filter(step__gte=start_step)
+    if end_step is not None:
+        rows = rows.filter(step__lte=end_step)
+    steps, values, times = [], [], []
+    for row in rows.only("step", "time", "value", "is_bool"):
+        steps.append(row.step)
+        values.append(row.typed_value)
+        times.append(row.time)
+    return {"steps": steps, "values": values, "times": times}
+
+
 def _finite(value: float) -> float | None:
     return None if math.isnan(value) else value
 
@@ -219,6 +315,11 @@ def _last_chunks(run: Run, latest: dict[str, LatestMetric | None]) -> dict[str, 
 
 def _append(run, name, last, steps, values, times) -> list[MetricChunk]:
     """Fill the series' last chunk up to CHUNK points, then cut new chunks."""
+    # numpy on first use (runs.downsample says why): the worker writes no points.
+    import numpy as np
+
+    from runs import metrics_codec as codec
+
     steps = np.asarray(steps, dtype=np.int64)
     values = np.asarray(values, dtype=np.float64)
     times = np.asarray(times, dtype=np.float64)
@@ -266,6 +367,10 @@ def metric_series(
     *, run: Run, name: str, start_step: int | None = None, end_step: int | None = None
 ) -> dict[str, list]:
     """The points of one series in logged order: {"steps", "values", "times"}."""
+    import numpy as np
+
+    from runs import metrics_codec as codec
+
     chunks = MetricChunk.objects.filter(run=run, name=name).order_by("seq")
     if start_step is not None:
         chunks = chunks.filter(last_step__gte=start_step)

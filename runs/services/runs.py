@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -11,9 +12,18 @@ from django.db.models import F
 from django.utils import timezone
 
 from runs import status
-from runs.exceptions import ValidationFailed
+from runs.exceptions import InvalidTransition, ValidationFailed
 from runs.markdown import MAX_DESCRIPTION_CHARS, render_description
-from runs.models import Experiment, Property, Run, RunEvent, Tag, Workspace, run_search_text
+from runs.models import (
+    ApiToken,
+    Experiment,
+    Property,
+    Run,
+    RunEvent,
+    Tag,
+    Workspace,
+    run_search_text,
+)
 from runs.services.properties import check_properties
 from runs.services.search import runs_refresh_search_text
 from runs.services.tags import check_tags
@@ -264,6 +274,44 @@ def run_cancel(*, run: Run, actor=None, immediate: bool = False) -> Run:
     return run
 
 
+@dataclass(frozen=True)
+class CancelResult:
+    """What a cancel of several runs did: the runs it cancelled (or asked to stop), and
+    the ones it skipped with why."""
+
+    cancelled: list[str]
+    skipped: list[tuple[str, str]]
+
+
+@transaction.atomic
+def runs_cancel(*, runs: list[Run], actor=None) -> CancelResult:
+    """Cancel every run of `runs` that the status machine lets cancel (and their
+    non-terminal descendants), in one transaction; skip the others, saying why.
+
+    Runs are cancelled in id order (a tree's runs follow its root's id): every writer
+    of several runs locks them in that order, so concurrent ones queue instead of
+    deadlocking. A selected run already cancelled as a descendant of another counts
+    as cancelled.
+    """
+    cancelled: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for run in sorted(runs, key=lambda r: r.pk):
+        before = run.status
+        run.refresh_from_db(fields=["status"])
+        if run.status == Status.CANCELED and before != Status.CANCELED:
+            cancelled.append(run.pk)  # as a descendant of a run cancelled above
+        elif run.status in TERMINAL:
+            skipped.append((run.pk, f"already {run.status}"))
+        else:
+            try:
+                run_cancel(run=run, actor=actor)
+            except InvalidTransition as exc:
+                skipped.append((run.pk, exc.message))
+            else:
+                cancelled.append(run.pk)
+    return CancelResult(cancelled, skipped)
+
+
 def run_heartbeat(*, run: Run) -> Run:
     """Record that the run's process is alive; the caller reads run.status for a cancel."""
     now = timezone.now()
@@ -302,6 +350,10 @@ def runs_fail_stale(*, timeout: timedelta) -> list[str]:
             error={"code": "HeartbeatLost", "message": f"no heartbeat for over {seconds} s"},
         )
         failed.append(run.id)
+    # The scripts' tokens of those runs die with them.
+    ApiToken.objects.filter(issued_for_id__in=failed, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     return failed
 
 

@@ -1,11 +1,9 @@
 """Saved views: a run-list state and its charts under a name, with every version kept.
 
 A view's state is the run list's query string (DESIGN.md, "Studio pages and URL
-state"), validated by RunListForm and normalised, so that the same screen saved
-twice is the same state whatever the parameters' order: empty values and `page`
-dropped, defaults left out, repeatable parameters sorted, the filter in the
-filter language's canonical text (runs.query.describe). Charts are a list of
-specs (`normalise_charts`).
+state"), validated and stored in its canonical form (runs.list_state:
+`ListState.canonical()`), so that the same screen saved twice is the same state
+whatever the parameters' order. Charts are a list of specs (`ChartSpec`).
 
 Who may do what (`actor` is the member's Membership):
 
@@ -19,16 +17,16 @@ Who may do what (`actor` is the member's Membership):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import QueryDict
 from django.utils import timezone
 
-from runs.exceptions import Conflict, Forbidden, NotFound, StudioError, ValidationFailed
+from runs.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from runs.list_state import STATE_PARAMS, ListState, charts_json, parse_charts
 from runs.models import (
     VIEW_NAME_MAX,
     Membership,
@@ -37,28 +35,11 @@ from runs.models import (
     SavedViewVersion,
     Workspace,
 )
-from runs.selectors.run_list import STATE_PARAMS
+from runs.selectors.saved_views import can_open
 
-if TYPE_CHECKING:
-    from runs.selectors.run_list import RunListParams
-
-STATE_KEYS = STATE_PARAMS
-MULTI_KEYS = ("status", "experiment", "target", "submitter", "tag")
 # `page` is where the reader is, not what the view is: accepted and dropped.
 IGNORED_KEYS = ("page",)
 MAX_VIEWS_PER_OWNER = 200
-MAX_CHARTS = 12
-MAX_DIMENSIONS = 12
-MAX_TITLE = 100
-CHART_TYPES = ("line", "bar", "scatter", "parallel")
-# The keys each chart type takes besides `type` and `title`; booleans default to false.
-CHART_KEYS = {
-    "line": ("metric", "logY", "smoothing"),
-    "bar": ("metric",),
-    "scatter": ("x", "y", "logX", "logY"),
-    "parallel": ("dimensions", "color"),
-}
-BOOLEAN_CHART_KEYS = ("logX", "logY")
 
 
 # --- state ---------------------------------------------------------------------------
@@ -70,11 +51,11 @@ def _as_query(raw: Mapping[str, Any] | QueryDict) -> QueryDict:
         return raw
     if not isinstance(raw, Mapping):
         raise ValidationFailed("a view's state is an object of run list parameters")
-    unknown = [k for k in raw if k not in STATE_KEYS and k not in IGNORED_KEYS]
+    unknown = [k for k in raw if k not in STATE_PARAMS and k not in IGNORED_KEYS]
     if unknown:
         raise ValidationFailed(
             f"{str(unknown[0])[:40]!r} is not a run list parameter; a view's state holds "
-            + ", ".join(STATE_KEYS)
+            + ", ".join(STATE_PARAMS)
         )
     query = QueryDict(mutable=True)
     for key, value in raw.items():
@@ -91,9 +72,9 @@ def _as_query(raw: Mapping[str, Any] | QueryDict) -> QueryDict:
 
 
 def state_from_query(query: QueryDict) -> QueryDict:
-    """Only the run list's parameters of a request's query string or form."""
+    """Only the run list's state parameters of a request's query string or form."""
     out = QueryDict(mutable=True)
-    for key in STATE_KEYS:
+    for key in STATE_PARAMS:
         for value in query.getlist(key):
             out.appendlist(key, value)
     return out
@@ -102,179 +83,12 @@ def state_from_query(query: QueryDict) -> QueryDict:
 def normalise_state(raw: Mapping[str, Any] | QueryDict) -> dict[str, Any]:
     """The canonical state of the run list parameters `raw`; ValidationFailed when the run
     list would refuse them (the message names the parameter)."""
-    from runs.forms import RunListForm
-
-    form = RunListForm(_as_query(raw))
-    if not form.is_valid():
-        raise ValidationFailed("; ".join(form.error_messages()))
-    return state_of(form.params())
-
-
-def state_of(params: RunListParams) -> dict[str, Any]:
-    """The canonical state of validated run list parameters."""
-    from runs import query as filter_language
-    from runs.selectors.run_list import DEFAULT_COLUMNS, DEFAULT_SORT, PER_PAGE
-
-    state: dict[str, Any] = {}
-    if params.q:
-        state["q"] = " ".join(params.q.split())
-    if params.filter_node is not None:
-        state["filter"] = filter_language.describe(params.filter_node)
-    for key, values in (
-        ("status", params.statuses),
-        ("experiment", params.experiments),
-        ("target", params.targets),
-        ("submitter", params.submitters),
-        ("tag", params.tags),
-    ):
-        if values:
-            state[key] = sorted(set(values))
-    if params.created_after_text:
-        state["created_after"] = params.created_after_text
-    if params.created_before_text:
-        state["created_before"] = params.created_before_text
-    if params.sort != DEFAULT_SORT:
-        state["sort"] = params.sort
-    if tuple(params.cols) != DEFAULT_COLUMNS:
-        state["cols"] = list(params.cols)
-    if params.per_page != PER_PAGE:
-        state["per_page"] = params.per_page
-    return state
-
-
-def state_items(state: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The (name, value) pairs of a normalised state's query string."""
-    items: list[tuple[str, str]] = []
-    for key in STATE_KEYS:
-        value = state.get(key)
-        if value is None or value == "" or value == []:
-            continue
-        if key == "cols":
-            items.append((key, ",".join(value)))
-        elif key in MULTI_KEYS:
-            items += [(key, v) for v in value]
-        else:
-            items.append((key, str(value)))
-    return items
-
-
-def state_query(state: Mapping[str, Any]) -> QueryDict:
-    """A normalised state as the run list's query string (for RunListForm)."""
-    query = QueryDict(mutable=True)
-    for key, value in state_items(state):
-        query.appendlist(key, value)
-    return query
-
-
-# --- charts --------------------------------------------------------------------------
-
-
-def _metric_name(where: str, value: Any) -> str:
-    from runs.services.tags import check_key
-
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{where}: a metric name is text")
-    try:
-        return check_key("metric", value)
-    except StudioError as exc:
-        raise ValidationFailed(f"{where}: {exc.message}") from None
-
-
-def _field(where: str, value: Any) -> str:
-    """`metrics.<name>` or `properties.<key>`: what bar, scatter and parallel charts plot."""
-    from runs.services.tags import check_key
-
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{where}: expected metrics.<name> or properties.<key>")
-    prefix, dot, name = value.partition(".")
-    if not dot or prefix not in ("metrics", "properties") or not name:
-        raise ValidationFailed(f"{where}: {value[:60]!r} is not metrics.<name> or properties.<key>")
-    try:
-        check_key("metric" if prefix == "metrics" else "property", name)
-    except StudioError as exc:
-        raise ValidationFailed(f"{where}: {exc.message}") from None
-    return value
-
-
-def _chart(index: int, raw: Any) -> dict[str, Any]:
-    where = f"charts.{index}"
-    if not isinstance(raw, Mapping):
-        raise ValidationFailed(f"{where}: a chart is an object with a type")
-    kind = raw.get("type")
-    if kind not in CHART_TYPES:
-        raise ValidationFailed(f"{where}.type: use one of {', '.join(CHART_TYPES)}, not {kind!r}")
-    allowed = ("type", "title", *CHART_KEYS[kind])
-    unknown = [k for k in raw if k not in allowed]
-    if unknown:
-        raise ValidationFailed(
-            f"{where}: a {kind} chart has no {str(unknown[0])[:40]!r}; "
-            f"it takes {', '.join(allowed)}"
-        )
-    chart: dict[str, Any] = {"type": kind}
-    title = raw.get("title")
-    if title is not None:
-        if not isinstance(title, str) or len(title) > MAX_TITLE:
-            raise ValidationFailed(f"{where}.title: text of at most {MAX_TITLE} characters")
-        if any(ord(c) < 32 for c in title):
-            raise ValidationFailed(f"{where}.title contains a control character")
-        if title.strip():
-            chart["title"] = title.strip()
-    if kind in ("line", "bar"):
-        if "metric" not in raw:
-            raise ValidationFailed(f"{where}: a {kind} chart needs a metric")
-        chart["metric"] = _metric_name(f"{where}.metric", raw["metric"])
-    if kind == "scatter":
-        for axis in ("x", "y"):
-            if axis not in raw:
-                raise ValidationFailed(f"{where}: a scatter chart needs x and y")
-            chart[axis] = _field(f"{where}.{axis}", raw[axis])
-    if kind == "parallel":
-        dims = raw.get("dimensions")
-        if not isinstance(dims, list) or not 2 <= len(dims) <= MAX_DIMENSIONS:
-            raise ValidationFailed(
-                f"{where}.dimensions: a list of 2 to {MAX_DIMENSIONS} "
-                "metrics.<name> or properties.<key>"
-            )
-        fields = [_field(f"{where}.dimensions.{i}", d) for i, d in enumerate(dims)]
-        chart["dimensions"] = list(dict.fromkeys(fields))
-        if raw.get("color") is not None:
-            chart["color"] = _field(f"{where}.color", raw["color"])
-    for key in BOOLEAN_CHART_KEYS:
-        if key in raw:
-            if not isinstance(raw[key], bool):
-                raise ValidationFailed(f"{where}.{key}: true or false")
-            if raw[key]:
-                chart[key] = True
-    if raw.get("smoothing") is not None:
-        value = raw["smoothing"]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 0.99:
-            raise ValidationFailed(f"{where}.smoothing: a number from 0 to 0.99")
-        if value:
-            chart["smoothing"] = round(float(value), 2)
-    return chart
-
-
-def charts_text(charts: list[dict[str, Any]]) -> str:
-    """Normalised charts as the run list's `charts` parameter (canonical JSON; "" for none)."""
-    return json.dumps(charts, separators=(",", ":"), ensure_ascii=False) if charts else ""
+    return ListState.parse(_as_query(raw)).canonical()
 
 
 def normalise_charts(raw: Any) -> list[dict[str, Any]]:
-    """Chart specs, validated, in their canonical form (defaults left out).
-
-    `{"type": "line", "metric": "loss", "logY"?: bool, "smoothing"?: 0..0.99}`,
-    `{"type": "bar", "metric": "acc"}`,
-    `{"type": "scatter", "x": "properties.lr", "y": "metrics.acc", "logX"?, "logY"?}`,
-    `{"type": "parallel", "dimensions": ["properties.lr", "metrics.acc"], "color"?: field}`;
-    each may have a `title`.
-    """
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ValidationFailed("charts: a list of chart specs")
-    if len(raw) > MAX_CHARTS:
-        raise ValidationFailed(f"charts: at most {MAX_CHARTS} charts, not {len(raw)}")
-    return [_chart(i, c) for i, c in enumerate(raw)]
+    """Chart specs (JSON), validated, in their canonical form (runs.list_state.ChartSpec)."""
+    return charts_json(parse_charts(raw))
 
 
 # --- names and permissions -----------------------------------------------------------
@@ -297,13 +111,6 @@ def clean_visibility(value: Any) -> str:
             f"visibility is {' or '.join(SavedView.Visibility.values)}, not {str(value)[:40]!r}"
         )
     return value
-
-
-def can_open(view: SavedView, actor: Membership) -> bool:
-    """Whether the member may see the view (private views: their owner only)."""
-    return view.workspace_id == actor.workspace_id and (
-        view.is_shared or view.owner_id == actor.user_id
-    )
 
 
 def can_edit(view: SavedView, actor: Membership) -> bool:

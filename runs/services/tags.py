@@ -5,46 +5,22 @@ from __future__ import annotations
 from django.db import transaction
 
 from runs.exceptions import ValidationFailed
+from runs.keys import MAX_KEY, MAX_VALUE, check_key, check_value
 from runs.models import Run, RunEvent, Tag
 from runs.services.search import run_search_text_retag
 
-MAX_KEY = 255
-MAX_VALUE = 1000
+# The key and value rules live in runs.keys (the run list's state checks names too).
+__all__ = [
+    "MAX_KEY",
+    "MAX_TAGS_PER_REQUEST",
+    "MAX_VALUE",
+    "check_key",
+    "check_tags",
+    "check_value",
+    "run_set_tags",
+]
+
 MAX_TAGS_PER_REQUEST = 500
-
-
-def check_key(kind: str, key) -> str:
-    """A tag or property key: a non-empty string of at most 255 characters."""
-    if not isinstance(key, str) or not key.strip():
-        raise ValidationFailed(f"{kind} keys must be non-empty strings, not {key!r}")
-    if len(key) > MAX_KEY:
-        raise ValidationFailed(
-            f"{kind} key {key[:40]!r}… is {len(key)} characters; the limit is {MAX_KEY}"
-        )
-    if any(ord(c) < 32 for c in key):
-        raise ValidationFailed(f"{kind} key {key!r} contains a control character")
-    return key.strip()
-
-
-def check_value(kind: str, key: str, value, *, nullable: bool) -> str | None:
-    """A tag or property value: text (numbers and booleans are turned into text)."""
-    if value is None:
-        if nullable:
-            return None
-        raise ValidationFailed(f"{kind} {key!r} needs a value")
-    if isinstance(value, bool):
-        value = "true" if value else "false"
-    elif isinstance(value, int | float):
-        value = repr(value) if isinstance(value, float) else str(value)
-    if not isinstance(value, str):
-        raise ValidationFailed(
-            f"{kind} {key!r}: values must be text or numbers, not {type(value).__name__}"
-        )
-    if len(value) > MAX_VALUE:
-        raise ValidationFailed(
-            f"{kind} {key!r} value is {len(value)} characters; the limit is {MAX_VALUE}"
-        )
-    return value
 
 
 def check_tags(tags: dict[str, str | None]) -> dict[str, str | None]:

@@ -31,9 +31,11 @@ def token_create(
     run: Run | None = None,
     workspace: Workspace | None = None,
     expires: datetime | None = None,
+    issued_for: Run | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token for `user` and its secret: limited to `run` and its descendants if
-    given (and to the run's workspace), else to `workspace` if given; valid until `expires`."""
+    given (and to the run's workspace), else to `workspace` if given; valid until `expires`.
+    `issued_for`: the submitted run whose script holds it (revoked when that run ends)."""
     name = " ".join((name or "").split())
     if not name:
         raise ValidationFailed("a token needs a name (what it is for: 'laptop', 'CI', ...)")
@@ -54,6 +56,7 @@ def token_create(
         run=run,
         workspace_id=workspace_id,
         expires=expires,
+        issued_for=issued_for,
     )
     return token, secret
 
@@ -64,7 +67,7 @@ def token_authenticate(secret: str) -> ApiToken | None:
     if not secret or len(secret) > 200:
         return None
     token = one_or_none(
-        ApiToken.objects.select_related("user", "workspace").filter(
+        ApiToken.objects.select_related("user", "workspace", "run").filter(
             token_hash=_hash(secret), user__is_active=True
         )
     )

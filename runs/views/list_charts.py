@@ -14,9 +14,8 @@ from django.urls import reverse
 
 from runs.exceptions import ValidationFailed
 from runs.forms import RunListForm, chart_from_fields
-from runs.selectors.run_list import RunListParams, RunPage
-from runs.selectors.saved_views import chart_label
-from runs.services.saved_views import charts_text, normalise_charts
+from runs.list_state import ChartSpec, ListState, charts_json, parse_charts
+from runs.selectors.run_list import RunPage
 
 MAX_CHART_RUNS = 100
 
@@ -32,18 +31,23 @@ def chart_fields(column_choices: list[dict]) -> dict[str, list[str]]:
 
 
 def charts_context(
-    ctx: dict, charts: list[dict], page: RunPage | None, remove_urls: list[str | None]
+    ctx: dict,
+    charts: tuple[ChartSpec, ...],
+    page: RunPage | None,
+    remove_urls: list[str | None],
 ) -> dict:
     """What the charts section (runs/includes/_views_charts.html) draws."""
     ws = ctx["workspace"]
     runs = [r.run.id for r in page.rows if r.matches][:MAX_CHART_RUNS] if page else []
+    specs = charts_json(charts)
     return {
         "chart_runs": runs,
         "chart_fields": chart_fields(ctx.get("column_choices", [])),
         "charts": [
-            (i, chart, chart_label(chart), remove_urls[i]) for i, chart in enumerate(charts)
+            (i, spec, chart.label, remove_urls[i])
+            for i, (chart, spec) in enumerate(zip(charts, specs, strict=True))
         ],
-        "charts_json": charts,
+        "charts_json": specs,
         "chart_series_url": reverse("runs:chart-series", args=[ws.slug]),
         "chart_values_url": reverse("runs:chart-values", args=[ws.slug]),
     }
@@ -51,13 +55,9 @@ def charts_context(
 
 def list_charts_context(ctx: dict) -> dict:
     """The charts of a plain run list: its `charts` parameter, each removable by a link."""
-    params: RunListParams | None = ctx.get("params")
-    charts = params.charts if params else []
-    remove = [
-        ctx["list_path"]
-        + params.querystring(charts=charts_text(charts[:i] + charts[i + 1 :]) or None)
-        for i in range(len(charts))
-    ]
+    state: ListState | None = ctx.get("state")
+    charts = state.charts if state else ()
+    remove = [ctx["list_path"] + state.without_chart(i).querystring() for i in range(len(charts))]
     return charts_context(ctx, charts, ctx.get("page"), remove)
 
 
@@ -67,14 +67,14 @@ def add_chart(list_path: str, request_query: QueryDict) -> HttpResponse | str:
 
     The form sends the list's state as `state` (the address bar's query string) and
     the chart's fields (chart_from_fields)."""
-    state = QueryDict(request_query.get("state", "").lstrip("?"))
-    form = RunListForm(state)
-    if not form.is_valid():
+    form = RunListForm(QueryDict(request_query.get("state", "").lstrip("?")))
+    state = form.state
+    if state is None:
         return "the list's state is not valid: " + "; ".join(form.error_messages())
-    params = form.params()
     try:
-        charts = normalise_charts([*params.charts, chart_from_fields(request_query)])
+        charts = parse_charts([*charts_json(state.charts), chart_from_fields(request_query)])
     except ValidationFailed as exc:
         return exc.message
-    query = params.querystring(page=params.page, charts=charts_text(charts))
-    return HttpResponseRedirect(list_path + query)
+    return HttpResponseRedirect(
+        list_path + state.with_(charts=charts, page=state.page).querystring()
+    )

@@ -22,7 +22,7 @@ from runs.forms_detail import MemberRemoveForm, MemberRoleForm
 from runs.forms_settings import InvitationForm, MemberInviteForm
 from runs.http import StudioRequest
 from runs.models import Invitation, Membership, Role, Workspace
-from runs.views.run_detail import can, forbidden
+from runs.views.helpers import can, forbidden
 
 TEMPLATE = "runs/members.html"
 

@@ -1,8 +1,9 @@
 """Bulk actions on the run list: add a tag, remove a tag, cancel; undo a tag change.
 
-One POST per action, all runs or none: the changes run in one transaction
-and any refusal (cancelling a finished run) rolls every change back. Only
-contributors and owners may act: readers get 403, non-members 404.
+One POST per action, in one transaction. Tag changes are all or nothing; a
+cancel cancels every selected run the status machine lets cancel and lists the
+ones it skipped (finished runs) with why. Only contributors and owners may act:
+readers get 403, non-members 404.
 """
 
 from __future__ import annotations
@@ -19,24 +20,17 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from runs import services
-from runs.exceptions import InvalidTransition, StudioError
+from runs.exceptions import StudioError
 from runs.forms import BulkForm
 from runs.http import StudioRequest
 from runs.models import Experiment, Role, Run, Tag, Workspace
 from runs.selectors import workspace_for_member
-from runs.status import TERMINAL
-from runs.views.run_list import TEMPLATE, table_context
+from runs.views.run_table import table_context
+
+TEMPLATE = "runs/run_list.html"
 
 UNDO_SALT = "runs.run-bulk.undo"
 UNDO_MAX_AGE = 24 * 3600
-
-
-class Refused(Exception):
-    """Some runs refused the action; nothing was changed."""
-
-    def __init__(self, refusals: list[tuple[str, str]]):
-        super().__init__(f"{len(refusals)} runs refused")
-        self.refusals = refusals
 
 
 def _list_target(ws: Workspace, path: str) -> Experiment | None:
@@ -48,6 +42,15 @@ def _list_target(ws: Workspace, path: str) -> Experiment | None:
     if match.url_name == "experiment-runs" and match.kwargs.get("workspace") == ws.slug:
         return Experiment.objects.filter(workspace=ws, name=match.kwargs["experiment"]).first()
     return None
+
+
+def _is_view_list(ws: Workspace, path: str) -> bool:
+    """Whether `path` is the list of one of the workspace's saved views."""
+    try:
+        match = resolve(path or "/")
+    except Resolver404:
+        return False
+    return match.url_name == "saved-view-list" and match.kwargs.get("workspace") == ws.slug
 
 
 def _runs(ws: Workspace, ids: tuple[str, ...]) -> list[Run]:
@@ -103,28 +106,6 @@ def _undo(ws: Workspace, token: str, actor) -> int:
     return len(runs)
 
 
-@transaction.atomic
-def _cancel(runs: list[Run], actor) -> None:
-    refusals = [
-        (r.pk, str(InvalidTransition(r.status, "Canceled"))) for r in runs if r.status in TERMINAL
-    ]
-    if refusals:
-        raise Refused(refusals)
-    # In id order (a tree's runs follow its root's id): every writer of several runs
-    # locks them in that order, so concurrent ones queue instead of deadlocking.
-    for run in sorted(runs, key=lambda r: r.pk):
-        run.refresh_from_db(fields=["status"])
-        # A run cancelled above as a descendant of another selected run is done.
-        if run.status in TERMINAL:
-            continue
-        try:
-            services.run_cancel(run=run, actor=actor)
-        except InvalidTransition as exc:
-            refusals.append((run.pk, exc.message))
-    if refusals:
-        raise Refused(refusals)
-
-
 def _respond(
     request: StudioRequest,
     ws: Workspace,
@@ -151,7 +132,9 @@ def _respond(
             url = reverse("runs:experiment-runs", args=[ws.slug, experiment.name])
         query = request.GET.urlencode()
         return redirect(f"{url}?{query}" if query else url)
-    ctx, code = table_context(request, ws, experiment, request.GET)
+    # On a saved view's page the redrawn table's controls stay in the view.
+    links = list_path if _is_view_list(ws, list_path) else None
+    ctx, code = table_context(request, ws, experiment, request.GET, links=links)
     ctx.update(
         bulk_message=message,
         bulk_ok=status == 200,
@@ -162,6 +145,18 @@ def _respond(
     if status == 200:
         trigger_client_event(response, "runsBulkDone", {"message": message, "undo": undo or ""})
     return response
+
+
+def _cancelled(request: StudioRequest, ws: Workspace, result: services.CancelResult):
+    """What a bulk cancel did: the runs cancelled, and the ones skipped with why (422 when
+    nothing could be cancelled)."""
+    done, skipped = len(result.cancelled), len(result.skipped)
+    if not done:
+        message = f"Nothing was cancelled: {skipped} run{'s' * (skipped != 1)} skipped."
+        return _respond(request, ws, message=message, status=422, refusals=result.skipped)
+    message = f"Cancel requested for {done} run{'s' * (done != 1)}"
+    message += f"; {skipped} skipped:" if skipped else "."
+    return _respond(request, ws, message=message, refusals=result.skipped)
 
 
 @login_required
@@ -194,17 +189,7 @@ def run_bulk(request: StudioRequest, workspace: str) -> HttpResponse:
             return _respond(
                 request, ws, message=f"Removed tag {d['key']} from {runs_word}.", undo=token
             )
-        _cancel(runs, user)
-        return _respond(request, ws, message=f"Cancel requested for {runs_word}.")
-    except Refused as exc:
-        n = len(exc.refusals)
-        return _respond(
-            request,
-            ws,
-            message=f"Nothing was changed: {n} run{'s' * (n != 1)} refused.",
-            status=422,
-            refusals=exc.refusals,
-        )
+        return _cancelled(request, ws, services.runs_cancel(runs=runs, actor=user))
     except StudioError as exc:
         return _respond(
             request, ws, message="Nothing was changed.", status=400, errors=[exc.message]

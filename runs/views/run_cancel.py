@@ -13,15 +13,8 @@ from runs import selectors, services
 from runs.exceptions import InvalidTransition
 from runs.http import StudioRequest
 from runs.models import Role
-from runs.views.run_detail import (
-    TEMPLATE,
-    announce,
-    base_context,
-    can,
-    detail_url,
-    forbidden,
-    load_run,
-)
+from runs.views.helpers import announce, can, detail_url, forbidden, load_run
+from runs.views.run_detail import TEMPLATE, base_context
 
 
 @login_required

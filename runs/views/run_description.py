@@ -13,17 +13,8 @@ from runs.forms_detail import DescriptionForm
 from runs.http import StudioRequest
 from runs.markdown import render_description
 from runs.models import Role
-from runs.views.run_detail import (
-    TEMPLATE,
-    announce,
-    base_context,
-    can,
-    description_context,
-    detail_url,
-    forbidden,
-    load_run,
-    render_page,
-)
+from runs.views.helpers import announce, can, detail_url, forbidden, load_run
+from runs.views.run_detail import TEMPLATE, base_context, description_context, render_page
 
 
 @login_required

@@ -15,7 +15,6 @@ from datetime import timedelta
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
@@ -25,42 +24,9 @@ from runs.forms_detail import DescriptionForm, DisplayNameForm, StatusSeenForm, 
 from runs.http import StudioRequest
 from runs.models import Role, Run, RunFile, Workspace
 from runs.selectors.run_detail import MAX_CHARTS, LogChunk, RunDetail
+from runs.views.helpers import can, detail_url, load_run
 
 TEMPLATE = "runs/run_detail.html"
-
-
-# -- access ----------------------------------------------------------------------------
-
-
-def load_run(request: StudioRequest, workspace: str, run_id: str) -> tuple[Workspace, Run]:
-    """The member's workspace and its run `run_id`; Http404 for non-members and other runs."""
-    ws = selectors.workspace_for_member(request.user, workspace)
-    return ws, selectors.run_for_detail(workspace=ws, run_id=run_id)
-
-
-def can(ws: Workspace, role: str) -> bool:
-    """Whether the requesting member has at least `role` in `ws`."""
-    return ws.membership.has_role(role)
-
-
-def forbidden(ws: Workspace, needed: str, action: str) -> HttpResponse:
-    """403 naming the role an action needs; htmx shows it as a toast."""
-    message = (
-        f"Your role in {ws.slug} is {ws.membership.role}: {action} needs the {needed} role "
-        "or higher. Ask a workspace owner."
-    )
-    response = HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
-    return trigger_client_event(response, "showToast", {"message": message})
-
-
-def detail_url(ws: Workspace, run: Run, fragment: str = "") -> str:
-    url = reverse("runs:run-detail", args=[ws.slug, run.pk])
-    return f"{url}#{fragment}" if fragment else url
-
-
-def announce(response: HttpResponse, run: Run) -> HttpResponse:
-    """Tell the page's other regions that the run changed."""
-    return trigger_client_event(response, "runChanged", {"runId": run.pk})
 
 
 # -- context pieces, shared by the page and the partials ---------------------------------
@@ -184,6 +150,9 @@ def page_context(
     name_form: DisplayNameForm | None = None,
 ) -> dict:
     run = detail.run
+    numeric = [m for m in detail.latest_metrics if m.text is None]
+    texts = [m for m in detail.latest_metrics if m.text is not None]
+    values = selectors.run_text_values(run=run, names=[m.name for m in texts])
     return {
         **base_context(ws, run),
         **overview_context(run),
@@ -191,9 +160,12 @@ def page_context(
         **description_context(ws, run, editing=edit == "description", form=description_form),
         **title_context(ws, run, editing=edit == "name", form=name_form),
         "properties": detail.properties,
-        "latest_metrics": detail.latest_metrics,
-        "chart_metrics": detail.latest_metrics[:MAX_CHARTS],
+        "latest_metrics": numeric,
+        "chart_metrics": numeric[:MAX_CHARTS],
+        "text_metrics": [(m, values.get(m.name, [])) for m in texts],
+        "metric_count": len(detail.latest_metrics),
         "output_files": detail.output_files,
+        "snapshot": detail.snapshot,
         "logs": log_views(run, detail.log_files),
         "tree": detail.tree,
         "active_descendants": detail.tree.active,
@@ -238,7 +210,7 @@ def _part_context(part: str, request: StudioRequest, ws: Workspace, run: Run) ->
     if part == "run-toolbar":
         return {"active_descendants": selectors.run_active_descendant_count(run=run)}
     if part == "run-overview":
-        return overview_context(run)
+        return {**overview_context(run), "snapshot": selectors.run_snapshot(run=run)}
     if part == "run-tags":
         return tags_context(ws, run, edit_tag=request.GET.get("edit_tag"))
     if part == "run-description":
@@ -247,6 +219,8 @@ def _part_context(part: str, request: StudioRequest, ws: Workspace, run: Run) ->
         return {"tree": selectors.run_tree(run=run)}
     if part == "run-activity":
         return {"events": selectors.run_events(run=run)}
+    if part == "run-logs":
+        return {"logs": log_views(run, selectors.run_log_files(run=run))}
     raise Http404("No such part of the run page.")
 
 
@@ -258,6 +232,7 @@ PARTS = (
     "run-description",
     "run-children",
     "run-activity",
+    "run-logs",
 )
 
 

@@ -1,4 +1,6 @@
-"""The run list's table as a CSV file: the same query string, every matching run."""
+"""The run list's table as a CSV file: the same query string, every matching run.
+
+Text cells that a spreadsheet would run as a formula are neutralised (runs.spreadsheet)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ from django.views.decorators.http import require_GET
 from runs import selectors
 from runs.forms import RunListForm
 from runs.http import StudioRequest
+from runs.list_state import Column
 from runs.markdown import first_line
 from runs.models import Experiment, Run
-from runs.selectors.run_list import Column, RunListParams, TagValue
+from runs.selectors.list_rows import TagValue
+from runs.spreadsheet import safe_row
 
 STREAM_ROWS = 500
 
@@ -93,22 +97,22 @@ def run_list_csv(
     ws = selectors.workspace_for_member(request.user, workspace)
     exp = get_object_or_404(Experiment, workspace=ws, name=experiment) if experiment else None
     form = RunListForm(request.GET)
-    if not form.is_valid():
+    state = form.state
+    if state is None:
         return HttpResponse(
             "Bad list parameters: " + " ".join(form.error_messages()) + "\n",
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    params: RunListParams = form.params()
-    columns = params.columns
+    columns = state.columns
     writer = csv.writer(_Echo())
-    items = selectors.run_export_rows(workspace=ws, params=params, experiment=exp)
+    items = selectors.run_export_rows(workspace=ws, state=state, experiment=exp)
 
     def stream() -> Iterator[str]:
         # A few hundred rows a piece: the response's per-piece work stays off each row.
         lines = [writer.writerow(_header(columns))]
         for row in _rows(columns, items):
-            lines.append(writer.writerow(row))
+            lines.append(writer.writerow(safe_row(row)))
             if len(lines) >= STREAM_ROWS:
                 yield "".join(lines)
                 lines = []

@@ -14,7 +14,8 @@ from runs import selectors
 from runs.file_content import open_run_file
 from runs.forms_detail import LogOffsetForm
 from runs.http import StudioRequest
-from runs.views.run_detail import TEMPLATE, base_context, load_run
+from runs.views.helpers import load_run
+from runs.views.run_detail import TEMPLATE, base_context
 
 
 @login_required

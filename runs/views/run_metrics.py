@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from runs import selectors
 from runs.http import StudioRequest
-from runs.views.run_detail import load_run
+from runs.views.helpers import load_run
 
 
 @login_required

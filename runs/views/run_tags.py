@@ -12,17 +12,8 @@ from runs.exceptions import ValidationFailed
 from runs.forms_detail import TagDeleteForm, TagForm
 from runs.http import StudioRequest
 from runs.models import Role
-from runs.views.run_detail import (
-    TEMPLATE,
-    announce,
-    base_context,
-    can,
-    detail_url,
-    forbidden,
-    load_run,
-    render_page,
-    tags_context,
-)
+from runs.views.helpers import announce, can, detail_url, forbidden, load_run
+from runs.views.run_detail import TEMPLATE, base_context, render_page, tags_context
 
 
 @login_required

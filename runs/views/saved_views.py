@@ -12,7 +12,8 @@ URLs (the first is a contract: links people share):
 
 A deleted view's URL answers 410 with a page saying so (private views of others
 stay 404). "All runs" without parameters shows the workspace's pinned default view
-to members with no view of their own, with a link to the plain list (`?default=none`).
+to every member, with a link to the plain list (`?default=none`); the Views menu,
+the index and the view's page mark it.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ from runs import selectors
 from runs.exceptions import StudioError, ValidationFailed
 from runs.forms import chart_from_fields
 from runs.http import StudioRequest
+from runs.list_state import canonical_items, parse_charts
 from runs.models import Role, SavedView, Workspace
 from runs.selectors import saved_views as view_selectors
 from runs.services import saved_views as view_services
 from runs.views.list_charts import charts_context
-from runs.views.run_list import table_context
+from runs.views.run_table import table_context
 
 TEMPLATE = "runs/saved_view.html"
 
@@ -49,6 +51,22 @@ def _view_or_tombstone(request: StudioRequest, ws: Workspace, view_id: int):
         ctx = {"workspace": ws, "view": view}
         return None, render(request, "runs/saved_view_deleted.html", ctx, status=410)
     return view, None
+
+
+def _saved_query(view: SavedView) -> QueryDict:
+    """The view's saved state as a run list query string."""
+    query = QueryDict(mutable=True)
+    for name, value in canonical_items(view.state):
+        query.appendlist(name, value)
+    return query
+
+
+def _view_charts(view: SavedView):
+    """The view's charts (stored validated; one that no longer is shows none)."""
+    try:
+        return parse_charts(view.charts)
+    except ValidationFailed:
+        return ()
 
 
 def _without_charts(query: QueryDict) -> QueryDict:
@@ -65,17 +83,15 @@ def view_context(
     """The run list of `view` with the state `query` (None: as saved), and the view's bar."""
     as_saved = query is None
     # The view's charts are its own: a `charts` parameter is for plain lists.
-    state_query = view_services.state_query(view.state) if as_saved else _without_charts(query)
-    ctx, code = table_context(request, ws, None, state_query)
+    state_query = _saved_query(view) if as_saved else _without_charts(query)
+    # Every control of the list (sorts, chips, pages, columns) leads to the view's list.
     list_path = reverse("runs:saved-view-list", args=[ws.slug, view.pk])
     view_path = reverse("runs:saved-view", args=[ws.slug, view.pk])
-    ctx["list_path"] = list_path
+    ctx, code = table_context(request, ws, None, state_query, links=list_path)
     if code == 200:
-        params, page = ctx["params"], ctx["page"]
-        ctx["canonical"] = list_path + params.querystring(page=page.number).rstrip("?")
-        current = view_services.state_of(params)
-        modified = current != view.state
-        current_qs = params.querystring().lstrip("?")
+        state = ctx["state"]
+        modified = state.canonical() != view.state
+        current_qs = state.with_(page=1).querystring().lstrip("?")
     else:
         modified, current_qs = True, ""
     editable = view_services.can_edit(view, ws.membership)
@@ -90,7 +106,7 @@ def view_context(
         can_pin=ws.membership.has_role(Role.OWNER) and view.is_shared,
         is_default=ws.default_view_id == view.pk,
         current_qs=current_qs,
-        **charts_context(ctx, view.charts, ctx.get("page"), [None] * len(view.charts)),
+        **charts_context(ctx, charts := _view_charts(view), ctx.get("page"), [None] * len(charts)),
     )
     return ctx, code
 
@@ -135,14 +151,9 @@ def saved_view_list(request: StudioRequest, workspace: str, view_id: int) -> Htt
 
 
 def default_view_response(request: StudioRequest, ws: Workspace) -> HttpResponse | None:
-    """ "All runs" without parameters, for a member with no view of their own: the
-    workspace's pinned default view, with a notice (None: show the plain list)."""
+    """ "All runs" without parameters: the workspace's pinned default view, for every
+    member, with a notice linking to the plain list (None: no default to show)."""
     if ws.default_view_id is None:
-        return None
-    own = view_selectors.saved_views_visible(workspace=ws, actor=ws.membership).filter(
-        owner_id=ws.membership.user_id
-    )
-    if own.exists():
         return None
     try:
         view = view_selectors.saved_view_get(

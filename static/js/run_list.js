@@ -48,6 +48,19 @@
     refreshVisibility(row);
   });
 
+  // "N children hidden by the filter · Show them": the run's children without the
+  // list's conditions replace the ones shown (and their loaded descendants).
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest("#run-table [data-show-hidden]");
+    if (!link) return;
+    event.preventDefault();
+    const parent = document.querySelector('tr[data-run="' + CSS.escape(link.dataset.showHidden) + '"]');
+    if (!parent) return;
+    descendants(parent).forEach(function (r) { r.remove(); });
+    htmx.ajax("GET", link.dataset.childrenUrl, { source: parent, target: parent, swap: "afterend" })
+      .then(updateSelection);
+  });
+
   // --- selection and the bulk bar ----------------------------------------------
   function boxes() {
     const t = table();

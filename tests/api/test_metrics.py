@@ -114,11 +114,12 @@ def test_more_than_1000_series_is_413(api_client, run):
             "body.series.0.values.1: Input should be a valid number",
         ),
         (
-            {"series": [{"name": "a", "values": ["1.5"]}]},
+            {"series": [{"name": "a", "values": [{"x": 1.5}]}]},
             "BadRequest",
             "body.series.0.values.0: Input should be a valid number",
         ),
-        ({"series": [{"name": "a", "values": [True]}]}, "BadRequest", "values.0"),
+        ({"series": [{"name": "a", "values": [[1]]}]}, "BadRequest", "values.0"),
+        ({"series": [{"name": "a", "values": ["x" * 4097]}]}, "ValidationError", "4,097"),
         ({"series": [{"name": "a", "values": [None]}]}, "BadRequest", "values.0"),
         ({"series": [{"name": "a", "values": 1.0}]}, "BadRequest", "body.series.0.values"),
         (
@@ -173,7 +174,13 @@ def test_latest_metrics(api_client, run):
     )
     body = api_client.get(run_url(run, "/metrics")).json()
     assert list(body["metrics"]) == ["acc", "loss"]
-    assert body["metrics"]["loss"] == {"value": 0.25, "step": 2, "time": 20.5, "count": 2}
+    assert body["metrics"]["loss"] == {
+        "value": 0.25,
+        "kind": "number",
+        "step": 2,
+        "time": 20.5,
+        "count": 2,
+    }
 
 
 def test_latest_metrics_of_a_run_without_any(api_client, run):
@@ -185,6 +192,21 @@ def test_series_between_steps(api_client, run):
     assert series(api_client, run, "name=loss&startStep=10&endStep=12")["steps"] == [10, 11, 12]
     assert series(api_client, run, "name=loss&endStep=1")["steps"] == [0, 1]
     assert series(api_client, run, "name=loss&startStep=100")["steps"] == []
+
+
+def test_text_series_between_steps(api_client, run):
+    words = [f"epoch {i}" for i in range(6)]
+    services.metric_log_batch(run=run, series=[services.SeriesIn(name="message", values=words)])
+    between = series(api_client, run, "name=message&startStep=2&endStep=3")
+    assert (between["steps"], between["values"]) == ([2, 3], ["epoch 2", "epoch 3"])
+    assert series(api_client, run, "name=message&startStep=4")["values"] == ["epoch 4", "epoch 5"]
+    assert series(api_client, run, "name=message&startStep=100")["steps"] == []
+
+
+def test_a_text_series_has_an_empty_line_among_several_runs(reader_api, run):
+    services.metric_log_batch(run=run, series=[services.SeriesIn("message", ["Hi", "Bye"])])
+    line = reader_api.get(f"/api/w/team/metrics/series?runs={run.id}&name=message").json()
+    assert (line["series"][0]["steps"], line["series"][0]["total"]) == ([], 0)
 
 
 @pytest.mark.parametrize(

@@ -107,3 +107,19 @@ def test_cancel_a_running_run_and_watch_the_badge(browser_page, browser_login, r
     expect(badge).not_to_have_attribute("hx-trigger", re.compile("every"))
     expect(page.locator("#run-activity")).to_contain_text("carol")
     expect(page.locator("#run-overview")).not_to_contain_text("so far")
+
+
+def test_the_preview_nests_lists_indented_two_spaces(browser_page, browser_login, run):
+    page = browser_page
+    open_run(page, browser_login, run)
+    section = page.locator("#run-description")
+    section.get_by_role("link", name="Edit description").click()
+    textarea = section.locator("textarea[name=description]")
+    expect(textarea).to_be_visible()
+    htmx_settled(page)
+    textarea.fill("- data\n  - mnist-v2\n  - 10% held out\n- model")
+    preview = page.locator("#description-preview")
+    expect(preview.locator("ul ul li")).to_have_count(2)
+    expect(preview.locator("ul ul li").first).to_have_text("mnist-v2")
+    section.get_by_role("button", name="Save description").click()
+    expect(section.locator(".markdown ul ul li")).to_have_count(2)

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from runs.models import Role, Tag
 from runs.status import Status
+from tests.browser.conftest import htmx_settled
 from tests.factories import (
     ExperimentFactory,
     MembershipFactory,
@@ -89,7 +90,8 @@ def test_sort_by_header(logged_in_page, world):
     page.wait_for_url(re.compile(r"sort=-status"))
     page.click("th >> text=Status")
     page.wait_for_url(re.compile(r"sort=status$"))
-    assert _rows(page).all_inner_texts() == ["resnet baseline", "vit large", "lr sweep"]
+    # Lifecycle order: Running, Completed, Failed.
+    assert _rows(page).all_inner_texts() == ["lr sweep", "resnet baseline", "vit large"]
 
 
 def test_a_capped_count_is_replaced_by_the_exact_total(logged_in_page, world, monkeypatch):
@@ -189,3 +191,36 @@ def test_screenshots(request, live_server, world, scheme):
     page.screenshot(path=str(SHOTS / f"run_list_tree_{scheme}.png"))
     context.close()
     assert (SHOTS / f"run_list_{scheme}.png").stat().st_size > 0
+
+
+def test_children_hidden_by_the_filter_are_said_and_shown_on_demand(logged_in_page, world):
+    parent = world["runs"]["sweep"]
+    TagFactory(run=parent, key="best")
+    page = logged_in_page(world["user"])
+    page.goto(_list(world) + "?tag=best")
+    page.locator(f'tr[data-run="{parent.id}"] .caret').click()
+    hidden = page.locator("tr.hidden-row")
+    hidden.wait_for()
+    assert "hidden by the filter" in hidden.inner_text()
+    hidden.get_by_text("Show them").click()
+    kids = page.locator(f'tr.run-row[data-ancestors~="{parent.id}"]')
+    kids.first.wait_for()
+    assert kids.count() == parent.children.count()
+    assert page.locator("tr.hidden-row").count() == 0
+
+
+def test_a_chosen_column_lands_in_sight_and_moves(logged_in_page, world):
+    page = logged_in_page(world["user"])
+    page.goto(_list(world))
+    page.click("#run-columns summary")
+    page.locator("#run-columns input[value=started]").check()
+    page.wait_for_url(re.compile(r"cols=id%2Cstarted%2C"))
+    htmx_settled(page)
+    headers = page.locator("#run-table thead th").all_inner_texts()
+    assert headers[1:3] == ["Run", "Started"]
+    page.get_by_label("Move Started right").click()
+    page.wait_for_url(re.compile(r"cols=id%2Cexperiment%2Cstarted%2C"))
+    htmx_settled(page)
+    assert page.locator("#run-table thead th").all_inner_texts()[2:4] == ["Experiment", "Started"]
+    # The table fits the 1,400 px window without scrolling the page sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400

@@ -172,3 +172,55 @@ def test_add_a_chart_to_a_plain_list_follow_the_filter_and_save_it(browser_page,
     page.click("figure.view-chart >> text=Remove")
     expect(page.locator("figure.view-chart")).to_have_count(0)
     assert "charts=" not in page.url
+
+
+def _shared_view(ws, owner: str, **state) -> SavedView:
+    from runs.services import saved_views as view_services
+
+    member = ws.memberships.get(user__username=owner)
+    return view_services.saved_view_create(
+        actor=member, name="failures", visibility="workspace", state=state
+    )
+
+
+def test_a_header_sort_on_a_view_stays_in_the_view(browser_page, team):
+    from playwright.sync_api import expect
+
+    view = _shared_view(team, "alice", status=["Failed"])
+    page = browser_page
+    login(page, "bob")
+    page.goto(f"/w/team/views/{view.pk}/")
+    expect(page.locator("#view-bar [data-modified]")).to_have_count(0)
+    page.click("#run-table th >> text=Run")
+    page.wait_for_url(re.compile(rf"/w/team/views/{view.pk}/list/\?.*sort=-name"))
+    expect(page.locator("#view-bar [data-modified]")).to_be_visible()
+    expect(page.locator("#view-bar [data-action=save]")).to_be_visible()
+    names = page.locator("#run-table tr.run-row .run-link").all_inner_texts()
+    assert names == sorted(names, reverse=True)
+    # Reset goes back to the view as saved.
+    page.click("#view-bar [data-action=reset]")
+    page.wait_for_url(re.compile(rf"/w/team/views/{view.pk}/$"))
+    expect(page.locator("#view-bar [data-modified]")).to_have_count(0)
+
+
+def test_all_runs_opens_the_pinned_default_for_its_creator_too(browser_page, team):
+    from playwright.sync_api import expect
+
+    from runs.models import Membership
+
+    view = _shared_view(team, "alice", status=["Failed"])
+    Membership.objects.filter(workspace=team, user__username="alice").update(role=Role.OWNER)
+    page = browser_page
+    login(page, "alice")
+    page.goto(f"/w/team/views/{view.pk}/")
+    page.click("text=Make workspace default")
+    expect(page.locator("#view-bar")).to_contain_text("Workspace default")
+    page.click("header >> text=Runs")
+    expect(page.locator(".view-default-notice")).to_contain_text("the workspace's default view")
+    expect(page.locator("#view-bar h1")).to_have_text("failures")
+    expect(page.locator("#run-table tr.run-row")).to_have_count(3)
+    page.click("#views-menu summary")
+    item = page.locator(".views-menu-item", has_text="failures")
+    expect(item.locator(".badge")).to_have_text("default")
+    page.click(".view-default-notice >> text=Show all runs instead")
+    expect(page.locator("#run-table tr.run-row")).to_have_count(4)

@@ -39,9 +39,9 @@ def insert_runs(experiment: Experiment, n: int, *, prefix: str = "bulk") -> None
             f"{with_}INSERT INTO runs_run (id, workspace_id, experiment_id, parent_id, root_id,"
             " child_counter, display_name, status, submitted_by_id, compute_target, created,"
             " started, ended, heartbeat, description, description_html, error_code,"
-            " error_message, error_details, script, arguments, search_text)"
+            " error_message, error_details, script, arguments, worker, search_text)"
             f" SELECT {run_id}, %s, %s, NULL, {run_id}, 0, '', 'Running', NULL, 'local',"
-            f" {created}, {created}, NULL, {created}, '', '', '', '', NULL, '', '[]', {run_id}"
+            f" {created}, {created}, NULL, {created}, '', '', '', '', NULL, '', '[]', '', {run_id}"
             f" FROM {source}",
             [experiment.workspace_id, experiment.pk],
         )

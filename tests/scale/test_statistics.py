@@ -50,3 +50,11 @@ def test_interval_zero_never_analyzes(grown, settings):
 
 def test_a_few_runs_need_no_statistics(workspace):
     assert not maintenance.statistics_stale()
+
+
+def test_the_worker_refreshes_the_statistics_hourly(grown):
+    from runs.executors import local
+
+    assert ("planner statistics", 3600.0, local.refresh_statistics) in local.DUTIES
+    local.refresh_statistics()
+    assert seen_runs() >= 3000

@@ -14,7 +14,7 @@ import pytest
 
 from runs.sdk import Backoff, SenderOptions, Workspace
 from runs.sdk import heartbeat as sdk_heartbeat
-from runs.sdk import run as sdk_run
+from runs.sdk import run_lifecycle as sdk_lifecycle
 from tests.sdk.fake import FakeServer, FakeStudio
 
 # Retries in milliseconds: tests wait on results, not on timers.
@@ -61,4 +61,4 @@ def _no_run_outlives_its_test() -> Iterator[None]:
     yield
     for run in list(sdk_heartbeat.heartbeater._due):
         sdk_heartbeat.heartbeater.remove(run)
-    sdk_run._interrupted_roots.clear()
+    sdk_lifecycle._interrupted_roots.clear()

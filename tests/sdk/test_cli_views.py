@@ -118,7 +118,7 @@ def test_two_shared_views_of_one_name_are_ambiguous(env, capsys, team, runs):
     [
         (["run", "list", "--view", "nope"], 1, "NotFound: no view named 'nope'"),
         (["run", "list", "--view", "424242"], 1, "424242"),
-        (["run", "list"], 2, "give --experiment-name NAME, or --view NAME"),
+        (["run", "list", "--limit", "0"], 2, "--limit must be at least 1"),
         (["run", "list", "--view", "x", "-e", "cli"], 2, "cannot be combined with --experiment"),
         (["run", "list", "--view", "x", "--status", "Failed"], 2, "cannot be combined"),
         (["view", "list", "--query", "[["], 2, "--query"),

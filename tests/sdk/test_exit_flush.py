@@ -6,7 +6,7 @@ import logging
 import weakref
 
 from runs.sdk import Experiment, Run
-from runs.sdk import run as sdk_run
+from runs.sdk import run_metrics as sdk_run
 from runs.sdk.sender import MetricSender
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.http import Http404, QueryDict
 
 from runs.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from runs.list_state import ListState, state_querystring
 from runs.models import Membership, Role, SavedView, SavedViewVersion, Workspace
 from runs.selectors import saved_views as view_selectors
 from runs.services import saved_views as view_services
@@ -101,7 +102,8 @@ def test_state_round_trips_through_its_query_string():
             "sort": "-metrics.loss",
         }
     )
-    assert view_services.normalise_state(view_services.state_query(state)) == state
+    assert view_services.normalise_state(QueryDict(state_querystring(state)[1:])) == state
+    assert ListState.from_canonical(state).canonical() == state
 
 
 @pytest.mark.parametrize(

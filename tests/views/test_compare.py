@@ -9,11 +9,18 @@ import math
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from runs import selectors, services
-from runs.models import Run
+from runs.models import LatestMetric, Run
 from runs.selectors.compare import MAX_COMPARE_RUNS
-from tests.factories import ExperimentFactory, RunFactory, TagFactory, WorkspaceFactory
+from tests.factories import (
+    ExperimentFactory,
+    PropertyFactory,
+    RunFactory,
+    TagFactory,
+    WorkspaceFactory,
+)
 
 
 @pytest.fixture
@@ -419,3 +426,17 @@ def test_page_queries_do_not_grow_with_the_runs(
         .split("</script>")[0]
     )
     assert len(values["runs"]) == 20
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+cmd", "-cmd", "@cmd", "\tcmd"])
+def test_compare_csv_neutralises_formulas_but_keeps_numbers(reader_client, workspace, text):
+    exp = ExperimentFactory(workspace=workspace, name="mnist")
+    a = RunFactory(experiment=exp, display_name=text)
+    b = RunFactory(experiment=exp)
+    PropertyFactory(run=a, key="cmd", value=text)
+    LatestMetric.objects.create(run=a, name="delta", value=-0.5, step=1, time=timezone.now())
+    rows = read_csv(reader_client.get(compare_url(workspace, [a.pk, b.pk], format="csv")))
+    by_field = {row[0]: row[1:] for row in rows}
+    assert by_field["displayName"][0] == "'" + text
+    assert by_field["properties.cmd"][0] == "'" + text
+    assert by_field["metrics.delta"][0] == "-0.5"

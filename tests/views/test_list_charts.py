@@ -99,7 +99,7 @@ def test_a_second_chart_comes_after_the_first_and_each_has_a_removing_link(
     assert label1 == "metrics.acc by properties.lr"
     after = reader_client.get(remove0)
     assert after.context["charts_json"] == [charts[1]]
-    assert after.context["params"].q == "mnist"
+    assert after.context["state"].q == "mnist"
     last = reader_client.get(after.context["charts"][0][3])
     assert last.context["charts_json"] == []
     assert "charts" not in urlsplit(after.context["charts"][0][3]).query
@@ -139,7 +139,7 @@ def test_a_bad_chart_is_a_400_with_the_list_it_came_from(
     assert message in response.context["chart_error"]
     assert message in text(response)
     # The list the form came from is still there, as it was.
-    assert response.context["params"].statuses == ("Failed",)
+    assert response.context["state"].statuses == ("Failed",)
     assert response.context["page"].rows
 
 

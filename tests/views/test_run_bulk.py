@@ -113,28 +113,55 @@ def test_remove_tag_undo_brings_back_each_runs_own_value(owner_client, workspace
     assert (tags_of(a), tags_of(b), tags_of(c)) == ({"quality": "great"}, {"quality": None}, {})
 
 
-def test_cancel_is_all_or_nothing(contributor_client, workspace, exp):
+def test_cancel_cancels_what_it_can_and_lists_what_it_skipped(contributor_client, workspace, exp):
     running = RunFactory(experiment=exp, status=Status.RUNNING)
     queued = RunFactory(experiment=exp, status=Status.QUEUED)
     done = RunFactory(experiment=exp, status=Status.COMPLETED)
+    failed = RunFactory(experiment=exp, status=Status.FAILED)
     response = post(
         contributor_client,
         workspace,
-        {"action": "cancel", "runs": [running.id, queued.id, done.id]},
+        {"action": "cancel", "runs": [running.id, queued.id, done.id, failed.id]},
     )
-    assert response.status_code == 422
+    assert response.status_code == 200
     content = response.content.decode()
-    assert "Nothing was changed: 1 run refused." in content
-    assert done.id in content
-    assert "cannot move a run from Completed to Canceled" in content
+    assert "Cancel requested for 2 runs; 2 skipped:" in content
+    assert f'<span class="mono">{done.id}</span>: already Completed' in content
+    assert f'<span class="mono">{failed.id}</span>: already Failed' in content
     for run, status in (
-        (running, Status.RUNNING),
-        (queued, Status.QUEUED),
+        (running, Status.CANCEL_REQUESTED),
+        (queued, Status.CANCELED),
         (done, Status.COMPLETED),
+        (failed, Status.FAILED),
     ):
         run.refresh_from_db()
         assert run.status == status
+    done_event = json.loads(response["HX-Trigger"])["runsBulkDone"]
+    assert done_event["message"].startswith("Cancel requested for 2 runs; 2 skipped")
+
+
+def test_cancel_of_finished_runs_only_changes_nothing_and_says_why(
+    contributor_client, workspace, exp
+):
+    done = RunFactory(experiment=exp, status=Status.COMPLETED)
+    response = post(contributor_client, workspace, {"action": "cancel", "runs": [done.id]})
+    assert response.status_code == 422
+    content = response.content.decode()
+    assert "Nothing was cancelled: 1 run skipped." in content
+    assert "already Completed" in content
     assert not RunEvent.objects.filter(kind="status").exists()
+
+
+def test_cancel_without_javascript_says_what_was_skipped(contributor_client, workspace, exp):
+    running = RunFactory(experiment=exp, status=Status.RUNNING)
+    done = RunFactory(experiment=exp, status=Status.COMPLETED)
+    url = reverse("runs:run-bulk", args=[workspace.slug])
+    response = contributor_client.post(
+        url, {"action": "cancel", "runs": [running.id, done.id]}, follow=True
+    )
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert "Cancel requested for 1 run; 1 skipped:" in text
+    assert f"{done.id}: already Completed" in text
 
 
 def test_cancel_moves_every_selected_run(contributor_client, workspace, exp):
@@ -279,3 +306,23 @@ def test_table_after_an_action_keeps_the_list_state(contributor_client, workspac
     content = response.content.decode()
     assert f'data-run="{a.id}"' in content
     assert f'data-run="{b.id}"' not in content
+
+
+def test_a_bulk_action_on_a_saved_views_page_keeps_its_links_in_the_view(
+    contributor_client, workspace
+):
+    from runs.services import saved_views as view_services
+
+    exp = ExperimentFactory(workspace=workspace, name="mnist")
+    run = RunFactory(experiment=exp)
+    member = contributor_client.user.memberships.get(workspace=workspace)
+    view = view_services.saved_view_create(actor=member, name="v", state={"sort": "created"})
+    list_path = reverse("runs:saved-view-list", args=[workspace.slug, view.pk])
+    response = contributor_client.post(
+        reverse("runs:run-bulk", args=[workspace.slug]) + "?sort=created",
+        {"action": "tag-add", "runs": [run.id], "key": "seen", "list_path": list_path},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'href="{list_path}?sort=-name"' in html

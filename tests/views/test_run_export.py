@@ -125,3 +125,26 @@ def test_queries_grow_per_thousand_runs_not_per_run(
     with django_assert_max_num_queries(8):
         got = rows(export(reader_client, workspace, cols="id,status,metrics.acc"))
     assert len(got) == 60
+
+
+# --- formula injection (OWASP "CSV Injection") ----------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://evil","x")', "+1+2", "-2+3", "@SUM(1,2)", "\tcmd", "\rcmd"]
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_cells_a_spreadsheet_would_run_are_neutralised(reader_client, workspace, text):
+    exp = ExperimentFactory(workspace=workspace, name="mnist")
+    run = RunFactory(experiment=exp, display_name=text, description=f"{text} more")
+    TagFactory(run=run, key="note", value=text)
+    PropertyFactory(run=run, key="cmd", value=text)
+    LatestMetric.objects.create(run=run, name="delta", value=-0.5, step=1, time=timezone.now())
+    cols = "id,tags,description,tags.note,properties.cmd,metrics.delta"
+    (row,) = rows(export(reader_client, workspace, cols=cols))
+    for column in ("displayName", "tags.note", "properties.cmd"):
+        assert row[column] == "'" + text, column
+    # The description's first line is stripped of blanks first.
+    assert row["description"] == ("'" + text if text == text.strip() else text.strip()) + " more"
+    assert row["tags"] == f"note={text}"  # starts with the key: nothing to run
+    # Numbers stay numbers.
+    assert row["metrics.delta"] == "-0.5"

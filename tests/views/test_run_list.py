@@ -1,6 +1,8 @@
 """The run list page: filters, sorts, columns, the tree, live cells, bad input, permissions."""
 
+import re
 from datetime import UTC, datetime, timedelta
+from html import escape
 
 import pytest
 from django.urls import reverse
@@ -8,6 +10,7 @@ from django.utils import timezone
 
 from runs.models import LatestMetric, Role
 from runs.status import Status
+from runs.views.run_table import summary_text
 from tests.factories import (
     ExperimentFactory,
     MembershipFactory,
@@ -165,6 +168,27 @@ def test_description_column_shows_the_first_line(reader_client, workspace, exp):
     assert b"body text" not in response.content
 
 
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("Baseline with `lr=0.1` and **no** warmup", "Baseline with lr=0.1 and no warmup"),
+        ("See [the paper](https://example.com/p) and ![plot](x.png)", "See the paper and plot"),
+        ("## *Sweep* over __batch__ sizes ~~old~~", "Sweep over batch sizes old"),
+        ("1. first step\n2. second", "first step"),
+        ("- [x] done item", "done item"),
+        ("> quoted <b>bold</b> text", "quoted bold text"),
+        ("escaped \\*stars\\* stay", "escaped *stars* stay"),
+        ("snake_case_name and 2*3*4", "snake_case_name and 2*3*4"),
+    ],
+)
+def test_description_column_is_the_first_line_as_plain_text(
+    reader_client, workspace, exp, source, line
+):
+    RunFactory(experiment=exp, description=source)
+    html = reader_client.get(list_url(workspace)).content.decode()
+    assert f'<td class="col-desc" title="{escape(line)}">{escape(line)}</td>' in html
+
+
 def test_tags_render_key_only_and_key_value(reader_client, workspace, exp):
     run = RunFactory(experiment=exp)
     TagFactory(run=run, key="quality", value="great")
@@ -296,8 +320,32 @@ def test_top_level_rows_summarise_their_descendants(reader_client, workspace, ex
     RunFactory(experiment=exp, parent=kid, status=Status.FAILED)
     response = reader_client.get(list_url(workspace))
     summary = response.context["page"].rows[0].summary
-    assert str(summary) == "4 children: 2 Completed, 2 Failed"
+    assert summary_text(summary) == "3 children: 2 Completed, 1 Failed (4 runs below)"
+    assert "3 children:" in response.content.decode()
     assert b'class="caret"' in response.content
+
+
+def test_a_sweep_counts_its_children_not_every_descendant(reader_client, workspace, exp):
+    sweep = RunFactory(experiment=exp)
+    for kid in RunFactory.create_batch(12, experiment=exp, parent=sweep):
+        RunFactory.create_batch(3, experiment=exp, parent=kid)
+    html = reader_client.get(list_url(workspace)).content.decode()
+    assert "12 children:" in html
+    assert "48 children" not in html
+
+
+def test_statuses_are_words_in_summaries_chips_and_the_filter(reader_client, workspace, exp):
+    parent = RunFactory(experiment=exp)
+    RunFactory(experiment=exp, parent=parent, status=Status.CANCEL_REQUESTED)
+    RunFactory(experiment=exp, parent=parent, status=Status.NOT_STARTED)
+    html = reader_client.get(list_url(workspace, "status=CancelRequested&status=NotStarted"))
+    html = html.content.decode()
+    assert "1 Not Started" in html
+    assert "1 Cancel Requested" in html
+    assert "status: Cancel Requested" in html
+    assert '<option value="CancelRequested">Cancel Requested</option>' in html
+    assert ">1 CancelRequested<" not in html
+    assert "status: CancelRequested" not in html
 
 
 def test_children_partial_returns_rows_in_the_list_order(reader_client, workspace, exp):
@@ -322,8 +370,32 @@ def test_children_partial_keeps_only_matches_under_a_filter(reader_client, works
     RunFactory(experiment=exp, parent=parent, status=Status.COMPLETED)
     url = reverse("runs:run-children", args=[workspace.slug, parent.id])
     content = reader_client.get(url + "?status=Failed").content.decode()
-    assert content.count("<tr ") == 1
+    assert content.count('class="run-row') == 1
     assert f'data-run="{failed.id}"' in content
+    assert "1 child hidden by the filter" in content
+
+
+def test_children_all_hidden_by_the_filter_say_so_with_a_way_to_show_them(
+    reader_client, workspace, exp
+):
+    parent = RunFactory(experiment=exp)
+    TagFactory(run=parent, key="best")
+    kids = RunFactory.create_batch(3, experiment=exp, parent=parent)
+    url = reverse("runs:run-children", args=[workspace.slug, parent.id])
+    response = reader_client.get(url + "?tag=best&sort=created&cols=id,status", headers=HX)
+    content = response.content.decode()
+    assert content.count('class="run-row') == 0
+    assert "3 children hidden by the filter" in content
+    assert f'data-ancestors="{parent.id}"' in content
+    # "Show them": the same children's URL without the list's conditions.
+    show = re.search(r'data-children-url="([^"]+)"[^>]*>Show them', content)[1].replace(
+        "&amp;", "&"
+    )
+    assert show == url + "?sort=created&cols=id%2Cstatus"
+    shown = reader_client.get(show, headers=HX).content.decode()
+    assert shown.count('class="run-row') == 3
+    assert all(f'data-run="{k.id}"' in shown for k in kids)
+    assert "hidden by the filter" not in shown
 
 
 def test_children_partial_with_bad_params_is_400(reader_client, workspace, exp):
@@ -343,8 +415,9 @@ def test_children_partial_with_bad_params_is_400(reader_client, workspace, exp):
         ("", ["c", "b", "a"]),
         ("-created", ["c", "b", "a"]),
         ("created", ["a", "b", "c"]),
-        ("status", ["a", "b", "c"]),
-        ("-status", ["c", "b", "a"]),
+        # Lifecycle order: Running, then Completed, then Failed.
+        ("status", ["c", "a", "b"]),
+        ("-status", ["b", "a", "c"]),
         ("name", ["a", "c", "b"]),
         ("displayName", ["a", "c", "b"]),
         ("experiment", ["b", "c", "a"]),
@@ -371,6 +444,15 @@ def test_metric_sort_puts_runs_without_the_metric_last_both_ways(
     response = reader_client.get(list_url(workspace, f"sort={'-' if desc else ''}metrics.loss"))
     expected = [high, low] if desc else [low, high]
     assert shown_ids(response) == [r.id for r in [*expected, none]]
+
+
+def test_status_sorts_in_lifecycle_order(reader_client, workspace, exp):
+    order = list(Status.values)
+    by_status = {s: RunFactory(experiment=exp, status=s) for s in reversed(order)}
+    response = reader_client.get(list_url(workspace, "sort=status&per_page=25"))
+    assert shown_ids(response) == [by_status[s].id for s in order]
+    response = reader_client.get(list_url(workspace, "sort=-status&per_page=25"))
+    assert shown_ids(response) == [by_status[s].id for s in reversed(order)]
 
 
 def test_equal_sort_values_fall_back_to_newest_then_id(reader_client, workspace, exp):
@@ -620,3 +702,43 @@ def test_query_count_does_not_grow_with_page_size(
     assert response.status_code == 200
     assert len(response.context["page"].rows) > 10
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_a_column_ticked_in_the_chooser_lands_beside_the_run_name(reader_client, workspace, exp):
+    run = RunFactory(experiment=exp)
+    metric(run, "acc", 0.9)
+    html = reader_client.get(list_url(workspace, "cols=id,status,created")).content.decode()
+    chooser = html[html.index('class="popover-body col-chooser"') :]
+    chooser = chooser[: chooser.index("</form>")]
+    boxes = re.findall(r'name="cols" value="([^"]+)"( checked)?', chooser)
+    # The hidden id first, then the columns not shown, then the shown ones in order:
+    # a form sends them in that order, so a newly ticked one comes right after the run.
+    assert boxes[0] == ("id", "")
+    shown = [key for key, checked in boxes if checked]
+    assert shown == ["status", "created"]
+    first_shown = boxes.index(("status", " checked"))
+    assert ("metrics.acc", "") in boxes[1:first_shown]
+    # Each shown column moves left or right with a link.
+    base = list_url(workspace)
+    assert f'href="{base}?cols=id%2Ccreated%2Cstatus"' in chooser
+
+
+def test_the_run_table_keeps_its_name_column_fixed(reader_client, workspace, exp):
+    RunFactory(experiment=exp)
+    html = reader_client.get(list_url(workspace)).content.decode()
+    assert '<th class="col-builtin col-run" scope="col">' in html
+
+
+def test_filter_names_are_the_workspaces(reader_client, outsider_client, workspace, exp):
+    run = RunFactory(experiment=exp)
+    TagFactory(run=run, key="quality", value="great")
+    PropertyFactory(run=run, key="lr", value="0.1")
+    metric(run, "acc", 0.5)
+    url = reverse("runs:run-list-names", args=[workspace.slug])
+    names = reader_client.get(url).json()
+    assert names["tags"] == ["quality"]
+    assert names["metrics"] == ["acc"]
+    assert names["properties"] == ["lr"]
+    assert "submittedBy" in names["fields"]
+    assert "CancelRequested" in names["statuses"]
+    assert outsider_client.get(url).status_code == 404

@@ -1,6 +1,7 @@
 """The filter language in the run list: matches, the tree, and errors shown in the page."""
 
 from datetime import UTC, datetime
+from html import escape
 from urllib.parse import urlencode
 
 import pytest
@@ -9,7 +10,13 @@ from django.utils import timezone
 
 from runs.models import LatestMetric
 from runs.status import Status
-from tests.factories import ExperimentFactory, PropertyFactory, RunFactory, TagFactory
+from tests.factories import (
+    ExperimentFactory,
+    PropertyFactory,
+    RunFactory,
+    TagFactory,
+    UserFactory,
+)
 
 HX = {"HX-Request": "true"}
 
@@ -127,3 +134,85 @@ def test_filter_and_structured_filters_combine(reader_client, workspace, runs):
         list_url(workspace, filter="metrics.acc > 0.9", status="Completed")
     )
     assert [run_id for run_id, _ in shown(response)] == [runs["a"].id]
+
+
+# --- a field in the filter language and the same field as a chip ---------------------
+
+
+@pytest.fixture
+def sweeps(workspace):
+    """Two sweeps: each parent and one child match `acc > 0.9` in mnist, one child not."""
+    mnist = ExperimentFactory(workspace=workspace, name="mnist-cnn")
+    other = ExperimentFactory(workspace=workspace, name="tokenizer-sweep")
+    alice = UserFactory(username="alice")
+    runs = {}
+    for exp, day in ((mnist, 1), (other, 2)):
+        made = {"experiment": exp, "created": at(day), "submitted_by": alice}
+        parent = RunFactory(**made, status=Status.COMPLETED)
+        good = RunFactory(**made, parent=parent, status=Status.FAILED)
+        bad = RunFactory(**made, parent=parent, status=Status.COMPLETED)
+        for run, value in ((parent, 0.99), (good, 0.98), (bad, 0.5)):
+            LatestMetric.objects.create(
+                run=run, name="acc", value=value, step=1, time=timezone.now(), count=1
+            )
+        runs[exp.name] = (parent, good, bad)
+    return runs
+
+
+@pytest.mark.parametrize(
+    ("in_filter", "as_chip"),
+    [
+        (
+            {"filter": "experiment = 'mnist-cnn' and metrics.acc > 0.9"},
+            {"filter": "metrics.acc > 0.9", "experiment": "mnist-cnn"},
+        ),
+        (
+            {"filter": "experiment = 'tokenizer-sweep' and status = 'Failed'"},
+            {"filter": "status = 'Failed'", "experiment": "tokenizer-sweep"},
+        ),
+        (
+            {"filter": "submittedBy = 'alice' and status = 'Failed'"},
+            {"filter": "status = 'Failed'", "submitter": "alice"},
+        ),
+    ],
+)
+@pytest.mark.parametrize("paging", [{}, {"per_page": "1"}])
+def test_a_field_in_the_filter_and_as_a_chip_list_the_same_runs(
+    reader_client, workspace, sweeps, in_filter, as_chip, paging
+):
+    by_filter = shown(reader_client.get(list_url(workspace, **in_filter, **paging)))
+    by_chip = shown(reader_client.get(list_url(workspace, **as_chip, **paging)))
+    assert by_filter == by_chip
+    bad = {bad.id for _, _, bad in sweeps.values()}
+    assert not bad & {run_id for run_id, _ in by_filter}
+
+
+def test_many_matching_trees_walked_in_sort_order_hold_only_matches(
+    reader_client, workspace, sweeps, monkeypatch
+):
+    from runs.selectors import run_list as run_list_module
+
+    # Past FEW_MATCHES the roots are met in sort order, tested one by one.
+    monkeypatch.setattr(run_list_module, "FEW_MATCHES", 0)
+    text = "experiment = 'mnist-cnn' and metrics.acc > 0.9"
+    rows = shown(reader_client.get(list_url(workspace, filter=text)))
+    parent, good, _ = sweeps["mnist-cnn"]
+    assert rows == [(parent.id, True), (good.id, True)]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"q": "resnet", "filter": "status ="},
+        {"q": "resnet", "filter": "metrics.acc > 0.9", "page": "0"},
+        {"q": "a\x01b", "filter": "status = 'Failed'"},
+    ],
+)
+def test_the_typed_search_and_filter_survive_an_error(reader_client, workspace, query):
+    """The page's search boxes follow the table (data-q, data-filter) after each swap:
+    an error must give back what the user typed, not empty boxes."""
+    response = reader_client.get(list_url(workspace, **query), headers=HX)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f'data-q="{escape(query["q"])}"' in html
+    assert f'data-filter="{escape(query["filter"])}"' in html

@@ -19,7 +19,10 @@ from django.utils import timezone
 
 from runs import query, services
 from runs.models import LatestMetric, Run, run_search_text
+from runs.selectors import list_conditions, list_rows
+from runs.selectors import run_list as run_list_module
 from runs.status import Status
+from runs.views.run_table import description_line
 from tests.factories import (
     ExperimentFactory,
     MembershipFactory,
@@ -29,8 +32,6 @@ from tests.factories import (
     UserFactory,
 )
 
-# The module (runs.selectors.run_list is also the name of its selector function).
-run_list_selectors = importlib.import_module("runs.selectors.run_list")
 HX = {"HX-Request": "true"}
 T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
@@ -55,8 +56,8 @@ def exp(workspace):
 @pytest.fixture
 def many(monkeypatch):
     """Two matching trees are already "many" (sorted by walking), five the count's cap."""
-    monkeypatch.setattr(run_list_selectors, "FEW_MATCHES", 2)
-    monkeypatch.setattr(run_list_selectors, "COUNT_CAP", 5)
+    monkeypatch.setattr(run_list_module, "FEW_MATCHES", 2)
+    monkeypatch.setattr(run_list_module, "COUNT_CAP", 5)
 
 
 def _metric_order(runs: list[Run], values: dict[str, float | None], *, desc: bool) -> list[str]:
@@ -415,8 +416,8 @@ def test_run_rows_read_no_search_text_nor_whole_descriptions(reader_client, work
     run = response.context["page"].rows[0].run
     assert not hasattr(run, "search_text")
     assert not hasattr(run, "description")
-    assert len(run.description_head) == run_list_selectors.DESCRIPTION_HEAD
-    assert response.context["page"].rows[0].description_line == "first line"
+    assert len(run.description_head) == list_rows.DESCRIPTION_HEAD
+    assert description_line(run) == "first line"
     assert timezone.is_aware(run.created)
     assert run.pk == run.id
 
@@ -430,7 +431,7 @@ sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's
 @pytest.mark.django_db
 @pytest.mark.parametrize("tested_only", [True, False])
 def test_a_trees_runs_are_found_by_root_not_by_a_status_index(tested_only):
-    condition = run_list_selectors.RunCondition.of(Q(status__in=[Status.FAILED]))
+    condition = list_conditions.RunCondition.of(Q(status__in=[Status.FAILED]))
     tested, params = condition.on("runs_run", tested_only=tested_only)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -457,16 +458,16 @@ def test_a_filter_on_children_looks_in_each_tree_not_at_every_run_of_a_status():
 @pytest.fixture
 def compiled(monkeypatch):
     """Counts the conditions compiled; starts from an empty cache of two."""
-    monkeypatch.setattr(run_list_selectors, "_conditions", {})
-    monkeypatch.setattr(run_list_selectors, "CONDITION_CACHE_SIZE", 2)
+    monkeypatch.setattr(list_conditions, "_conditions", {})
+    monkeypatch.setattr(list_conditions, "CONDITION_CACHE_SIZE", 2)
     calls = []
-    of = run_list_selectors.RunCondition.of.__func__
+    of = list_conditions.RunCondition.of.__func__
 
     def counting(cls, cond):
         calls.append(cond)
         return of(cls, cond)
 
-    monkeypatch.setattr(run_list_selectors.RunCondition, "of", classmethod(counting))
+    monkeypatch.setattr(list_conditions.RunCondition, "of", classmethod(counting))
     return calls
 
 
@@ -512,13 +513,13 @@ def test_a_condition_on_the_duration_is_compiled_every_time(
     for _ in range(2):
         assert reader_client.get(list_url(workspace, filter=text), headers=HX).status_code == 200
     assert len(compiled) == 2
-    assert run_list_selectors._conditions == {}
+    assert list_conditions._conditions == {}
 
 
 def test_the_compiled_conditions_are_bounded(reader_client, workspace, exp, compiled):
     RunFactory(experiment=exp)
     for status in ("Failed", "Completed", "Running"):
         reader_client.get(list_url(workspace, status=status), headers=HX)
-    assert len(run_list_selectors._conditions) == 2
+    assert len(list_conditions._conditions) == 2
     reader_client.get(list_url(workspace, status="Failed"), headers=HX)  # the oldest, gone
     assert len(compiled) == 4

@@ -72,7 +72,7 @@ def test_a_view_shows_the_list_exactly_as_saved(reader_client, shared_view, runs
     assert response.status_code == 200
     assert shown_ids(response) == [runs[("cifar", "Failed")].id, runs[("mnist", "Failed")].id]
     assert [c.key for c in response.context["columns"]] == ["id", "status", "metrics.acc"]
-    assert response.context["params"].sort == "-metrics.acc"
+    assert response.context["state"].sort == "-metrics.acc"
     assert response.context["modified"] is False
     html = response.content.decode()
     assert "failures by accuracy" in html
@@ -345,8 +345,8 @@ def test_owners_pin_a_default_that_newcomers_see_on_all_runs(
     assert refused.status_code == 403
     owner_client.post(view_url(shared_view, "default/"), {"pin": "1"})
     assert Workspace.objects.get(pk=workspace.pk).default_view_id == shared_view.pk
-    # the run list's queries, whether the reader has views, and the default view
-    with django_assert_max_num_queries(plain_count + 2):
+    # the run list's queries and the default view
+    with django_assert_max_num_queries(plain_count + 1):
         response = reader_client.get(all_runs)
     html = response.content.decode()
     assert "the workspace's default view" in html
@@ -354,11 +354,37 @@ def test_owners_pin_a_default_that_newcomers_see_on_all_runs(
     assert response.context["view"] == shared_view
     plain_list = reader_client.get(all_runs + "?default=none")
     assert "view" not in plain_list.context
-    # A member with a view of their own gets the plain list.
-    view_services.saved_view_create(
-        actor=membership(reader_client, workspace), name="mine", state={}
-    )
-    assert "view" not in reader_client.get(all_runs).context
+
+
+@pytest.mark.parametrize("who", ["contributor", "owner", "reader", "reader with a view"])
+def test_every_member_sees_the_pinned_default_on_all_runs(
+    who, owner_client, reader_client, contributor_client, shared_view, workspace
+):
+    """One rule: "All runs" without parameters is the pinned view, for everyone (its
+    creator, the owner who pinned it, members with views of their own)."""
+    owner_client.post(view_url(shared_view, "default/"), {"pin": "1"})
+    client = {"contributor": contributor_client, "owner": owner_client}.get(who, reader_client)
+    if who == "reader with a view":
+        view_services.saved_view_create(
+            actor=membership(reader_client, workspace), name="mine", state={}
+        )
+    response = client.get(reverse("runs:run-list", args=["team"]))
+    assert response.context["view"] == shared_view
+    assert "the workspace's default view" in response.content.decode()
+
+
+def test_the_default_view_is_marked_in_the_menu_index_and_page(
+    owner_client, reader_client, shared_view
+):
+    owner_client.post(view_url(shared_view, "default/"), {"pin": "1"})
+    menu = reader_client.get(reverse("runs:saved-view-menu", args=["team"])).content.decode()
+    href = re.escape(view_url(shared_view))
+    item = re.search(rf'<a [^>]*href="{href}"[^>]*>.*?</a>', menu, re.S)[0]
+    assert "default" in item
+    index = reader_client.get(reverse("runs:saved-views", args=["team"])).content.decode()
+    assert 'badge">default' in index
+    page = reader_client.get(view_url(shared_view)).content.decode()
+    assert "Workspace default" in page
 
 
 def test_members_see_views_with_who_made_them(reader_client, shared_view):
@@ -390,3 +416,48 @@ def test_restoring_a_huge_version_is_a_message(contributor_client, workspace):
     )
     assert response.status_code == 404
     assert "has no version" in response.content.decode()
+
+
+# --- every control of the list stays in the view ----------------------------------------
+
+LINK = re.compile(r'(?:href|hx-get|action)="([^"#]*)"')
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+@pytest.mark.parametrize("suffix", ["", "list/?sort=status&per_page=1&tag=x"])
+def test_every_control_of_a_views_list_leads_to_the_view(
+    reader_client, workspace, shared_view, runs, htmx, suffix
+):
+    response = reader_client.get(view_url(shared_view, suffix), headers=HX if htmx else {})
+    html = response.content.decode()
+    table = html[
+        html.index('id="run-table"') : html.index("</section>", html.index('id="run-table"'))
+    ]
+    list_path = view_url(shared_view, "list/")
+    links = [m.replace("&amp;", "&") for m in LINK.findall(table)]
+    runs_base = reverse("runs:run-list", args=[workspace.slug])
+    # Not controls of the list: bulk actions, the CSV file, the exact count, run pages.
+    controls = [
+        link
+        for link in links
+        if not link.startswith(runs_base + "bulk/")
+        and "/export.csv" not in link
+        and "/count/" not in link
+        and not re.match(rf"{re.escape(runs_base)}[^/?]+_[0-9]+_", link)
+    ]
+    # Header sorts, chips, pages, the page size, columns, the filter popover, Clear all.
+    sorts = [link for link in controls if "sort=" in link]
+    assert sorts, "the header has sort links"
+    assert [link for link in controls if link.startswith(runs_base)] == []
+    assert [link for link in sorts if not link.startswith(list_path)] == []
+
+
+def test_a_header_sort_on_a_view_is_the_view_modified(reader_client, shared_view, runs):
+    page = reader_client.get(view_url(shared_view))
+    html = page.content.decode()
+    href = re.search(r'<a href="([^"]*)"[^>]*title="Sort by Status"', html)[1]
+    response = reader_client.get(href.replace("&amp;", "&"), headers=HX)
+    assert response.status_code == 200
+    assert response.context["modified"] is True
+    assert response["HX-Push-Url"].startswith(view_url(shared_view, "list/"))
+    assert "data-modified" in response.content.decode()

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runs', '0008_run_file_parts'),
+        ('runs', '0009_run_file_parts'),
     ]
 
     operations = [

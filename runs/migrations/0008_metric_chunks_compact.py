@@ -56,6 +56,6 @@ def backwards(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("runs", "0006_alerts_tokens_invitations")]
+    dependencies = [("runs", "0007_submitted_runs")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runs', '0007_metric_chunks_compact'),
+        ('runs', '0008_metric_chunks_compact'),
     ]
 
     operations = [

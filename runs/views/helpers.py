@@ -1,0 +1,47 @@
+"""Helpers shared by the studio's page modules: access, permissions, announcements.
+
+Non-members get 404 for every page, partial and POST of a workspace (run ids of
+another workspace too). Members whose role is too low for a write get 403 with a
+message saying which role it needs.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.urls import reverse
+from django_htmx.http import trigger_client_event
+
+from runs import selectors
+from runs.http import StudioRequest
+from runs.models import Run, Workspace
+
+
+def load_run(request: StudioRequest, workspace: str, run_id: str) -> tuple[Workspace, Run]:
+    """The member's workspace and its run `run_id`; Http404 for non-members and other runs."""
+    ws = selectors.workspace_for_member(request.user, workspace)
+    return ws, selectors.run_for_detail(workspace=ws, run_id=run_id)
+
+
+def can(ws: Workspace, role: str) -> bool:
+    """Whether the requesting member has at least `role` in `ws`."""
+    return ws.membership.has_role(role)
+
+
+def forbidden(ws: Workspace, needed: str, action: str) -> HttpResponse:
+    """403 naming the role an action needs; htmx shows it as a toast."""
+    message = (
+        f"Your role in {ws.slug} is {ws.membership.role}: {action} needs the {needed} role "
+        "or higher. Ask a workspace owner."
+    )
+    response = HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    return trigger_client_event(response, "showToast", {"message": message})
+
+
+def detail_url(ws: Workspace, run: Run, fragment: str = "") -> str:
+    url = reverse("runs:run-detail", args=[ws.slug, run.pk])
+    return f"{url}#{fragment}" if fragment else url
+
+
+def announce(response: HttpResponse, run: Run) -> HttpResponse:
+    """Tell the page's other regions that the run changed."""
+    return trigger_client_event(response, "runChanged", {"runId": run.pk})

@@ -1,0 +1,72 @@
+"""A script started where SIGINT is ignored (`python train.py &` from a script, `nohup`)
+still stops when its run is cancelled: the SDK's interrupt does not rely on SIGINT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+from runs.models import Run as RunModel
+from runs.sdk import Workspace
+from tests.workers import ROOT, wait_until
+
+SCRIPT = """
+    import signal, sys, time
+    from runs.sdk import Experiment, Workspace
+
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN, "SIGINT should be ignored here"
+    ws = Workspace.from_config(heartbeat_interval=0.2)
+    run = Experiment(workspace=ws, name="background").start_logging()
+    print(run.id, flush=True)
+    try:
+        step = 0
+        while True:
+            run.log("loss", 1.0 / (step + 1))
+            step += 1
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(3)
+"""
+
+
+def test_a_script_with_sigint_ignored_is_stopped_by_a_cancel(
+    studio, token, colleague_token, tmp_path
+):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(SCRIPT))
+    env = {
+        **os.environ,
+        "STUDIO_URL": studio,
+        "STUDIO_TOKEN": token,
+        "STUDIO_WORKSPACE": "team",
+        "PYTHONPATH": str(ROOT),
+    }
+    # As a non-interactive shell starts `python train.py &`: SIGINT ignored.
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(script)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
+    )
+    try:
+        run_id = proc.stdout.readline().strip()
+        wait_until(
+            lambda: RunModel.objects.filter(pk=run_id, latest_metrics__name="loss").exists(),
+            what="the script to log",
+        )
+
+        Workspace(url=studio, token=colleague_token, name="team").get_run(run_id).cancel()
+
+        assert proc.wait(timeout=10) == 3, "the script kept running after the cancel"
+        assert "interrupted" in proc.stdout.read()
+        wait_until(lambda: RunModel.objects.get(pk=run_id).status == "Canceled", what="Canceled")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
