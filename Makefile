@@ -29,7 +29,7 @@ endif
 # one quoted NAME=COMMAND each. The worker executes submitted scripts, sweeps stale runs and
 # sends alert email (to files under data/mail/ without EMAIL_HOST: the Alerts page's Outbox
 # tab) and webhooks.
-RUN_PROCS = "web=$(PY) manage.py runserver $(HOST):$(PORT)" "worker=$(PY) manage.py runworker"
+RUN_PROCS = "web=$(PY) manage.py runserver $(HOST):$(PORT)" "worker=$(PY) manage.py runworker --concurrency 4"
 
 .PHONY: help setup run migrate test lint fmt bench clean clean-data
 

@@ -111,6 +111,8 @@ def _runs_for_rows(qs: QuerySet[Run], columns: list[Column] = ()) -> QuerySet[Ru
     for i, col in enumerate(columns):
         if col.kind == "metric":
             rows = LatestMetric.objects.filter(run=OuterRef("pk"), name=col.name)
+            # A text series' last value (a number's is in `value`).
+            values[f"column_text_{i}"] = Subquery(rows.values("text")[:1])
         elif col.kind == "property":
             rows = Property.objects.filter(run=OuterRef("pk"), key=col.name)
         else:
@@ -163,6 +165,14 @@ def _rows_by_id(ids: list[str], columns: list[Column]) -> list[ListedRun]:
         )
         params.append(col.name)
         names.append(f"column_value_{i}")
+        if model is LatestMetric:
+            # A text series' last value (a number's is in `value`).
+            outputs.append(
+                f"(SELECT v.{qn('text')} FROM {table(model)} v "  # noqa: S608
+                f"WHERE v.{qn('run_id')} = r.{qn('id')} AND v.{qn(key)} = %s LIMIT 1)"
+            )
+            params.append(col.name)
+            names.append(f"column_text_{i}")
     user = table(get_user_model())
     sql = (
         f"SELECT {', '.join(outputs)} FROM {table(Run)} r "  # noqa: S608
@@ -283,14 +293,17 @@ def _decorate(rows: list[RunRow], state: ListState, *, groups: dict) -> None:
 
 def _values(rows: list[RunRow], columns: list[Column]) -> None:
     """Each row's values of metric, property and tag columns, from the run's
-    `column_value_<i>` annotations (metrics, properties) and its tags."""
-    annotated = [(f"column_value_{i}", c) for i, c in enumerate(columns) if c.kind != "tag"]
-    annotated = [(name, c) for name, c in annotated if c.kind in ("metric", "property")]
+    `column_value_<i>` annotations (metrics, properties; `column_text_<i>` for a text
+    series) and its tags."""
+    annotated = [(i, c) for i, c in enumerate(columns) if c.kind in ("metric", "property")]
     tagged = [c for c in columns if c.kind == "tag"]
     for row in rows:
         values = {}
-        for name, col in annotated:
-            values[col.key] = getattr(row.run, name, None)
+        for i, col in annotated:
+            value = getattr(row.run, f"column_value_{i}", None)
+            if value is None and col.kind == "metric":
+                value = getattr(row.run, f"column_text_{i}", None)
+            values[col.key] = value
         for col in tagged:
             values[col.key] = next((t.value or "" for t in row.tags if t.key == col.name), None)
         row.values = values

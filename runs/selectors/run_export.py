@@ -56,10 +56,10 @@ def run_export_rows(
             tags[run_id].append(TagValue(key, value))
         values: dict[str, dict[str, object]] = defaultdict(dict)
         if metric_names:
-            for run_id, name, value in LatestMetric.objects.filter(
+            for run_id, name, value, text in LatestMetric.objects.filter(
                 run_id__in=chunk, name__in=metric_names
-            ).values_list("run_id", "name", "value"):
-                values[run_id][f"metrics.{name}"] = value
+            ).values_list("run_id", "name", "value", "text"):
+                values[run_id][f"metrics.{name}"] = text if value is None else value
         if property_keys:
             for run_id, key, value in Property.objects.filter(
                 run_id__in=chunk, key__in=property_keys

@@ -32,7 +32,7 @@ def compute_targets(request: StudioRequest, workspace: str) -> HttpResponse:
     if request.method == "GET":
         return _render(request, ws)
     if not can(ws, Role.OWNER):
-        return forbidden(ws, Role.OWNER, "changing compute targets")
+        return forbidden(request, ws, Role.OWNER, "changing compute targets")
     action = request.POST.get("action", "")
     if action == "create":
         form = ComputeTargetForm(request.POST)

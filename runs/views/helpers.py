@@ -14,6 +14,7 @@ from django_htmx.http import trigger_client_event
 from runs import selectors
 from runs.http import StudioRequest
 from runs.models import Run, Workspace
+from runs.views.errors import error_page
 
 
 def load_run(request: StudioRequest, workspace: str, run_id: str) -> tuple[Workspace, Run]:
@@ -27,12 +28,14 @@ def can(ws: Workspace, role: str) -> bool:
     return ws.membership.has_role(role)
 
 
-def forbidden(ws: Workspace, needed: str, action: str) -> HttpResponse:
-    """403 naming the role an action needs; htmx shows it as a toast."""
+def forbidden(request: StudioRequest, ws: Workspace, needed: str, action: str) -> HttpResponse:
+    """403 naming the role an action needs: a toast for htmx, else the studio's 403 page."""
     message = (
         f"Your role in {ws.slug} is {ws.membership.role}: {action} needs the {needed} role "
         "or higher. Ask a workspace owner."
     )
+    if not request.htmx:
+        return error_page(request, 403, message)
     response = HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
     return trigger_client_event(response, "showToast", {"message": message})
 

@@ -38,7 +38,7 @@ def members(request: StudioRequest, workspace: str) -> HttpResponse:
     if request.method == "GET":
         return _render(request, ws)
     if not can(ws, Role.OWNER):
-        return forbidden(ws, Role.OWNER, "managing members")
+        return forbidden(request, ws, Role.OWNER, "managing members")
     action = request.POST.get("action", "")
     if action == "invite":
         form = MemberInviteForm(request.POST)

@@ -23,7 +23,7 @@ def run_cancel(request: StudioRequest, workspace: str, run_id: str) -> HttpRespo
     """Cancel through runs.services.run_cancel; answers the toolbar (409 for a finished run)."""
     ws, run = load_run(request, workspace, run_id)
     if not can(ws, Role.CONTRIBUTOR):
-        return forbidden(ws, Role.CONTRIBUTOR, "cancelling runs")
+        return forbidden(request, ws, Role.CONTRIBUTOR, "cancelling runs")
     reached = selectors.run_active_descendant_count(run=run)
     try:
         services.run_cancel(run=run, actor=request.user)

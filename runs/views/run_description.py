@@ -23,7 +23,7 @@ def run_description(request: StudioRequest, workspace: str, run_id: str) -> Http
     """Save the description (HTML rendered and cached by the service)."""
     ws, run = load_run(request, workspace, run_id)
     if not can(ws, Role.CONTRIBUTOR):
-        return forbidden(ws, Role.CONTRIBUTOR, "editing the description")
+        return forbidden(request, ws, Role.CONTRIBUTOR, "editing the description")
     form = DescriptionForm(request.POST)
     if form.is_valid():
         try:
@@ -49,7 +49,7 @@ def run_description_preview(request: StudioRequest, workspace: str, run_id: str)
     """The `description-preview` partial for the text being typed; nothing is stored."""
     ws, run = load_run(request, workspace, run_id)
     if not can(ws, Role.CONTRIBUTOR):
-        return forbidden(ws, Role.CONTRIBUTOR, "editing the description")
+        return forbidden(request, ws, Role.CONTRIBUTOR, "editing the description")
     form = DescriptionForm(request.POST)
     ctx = base_context(ws, run)
     if not form.is_valid():

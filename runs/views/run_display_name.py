@@ -22,7 +22,7 @@ def run_display_name(request: StudioRequest, workspace: str, run_id: str) -> Htt
     """Save the display name; an empty one falls back to the run id on every page."""
     ws, run = load_run(request, workspace, run_id)
     if not can(ws, Role.CONTRIBUTOR):
-        return forbidden(ws, Role.CONTRIBUTOR, "renaming runs")
+        return forbidden(request, ws, Role.CONTRIBUTOR, "renaming runs")
     form = DisplayNameForm(request.POST)
     if form.is_valid():
         try:

@@ -26,7 +26,7 @@ def run_tags(request: StudioRequest, workspace: str, run_id: str) -> HttpRespons
     """
     ws, run = load_run(request, workspace, run_id)
     if not can(ws, Role.CONTRIBUTOR):
-        return forbidden(ws, Role.CONTRIBUTOR, "editing tags")
+        return forbidden(request, ws, Role.CONTRIBUTOR, "editing tags")
     action = request.POST.get("action", "add")
     if action == "delete":
         delete = TagDeleteForm(request.POST)

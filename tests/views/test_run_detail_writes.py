@@ -377,3 +377,20 @@ def test_other_workspace_runs_cannot_be_written_through_this_workspace(contribut
         assert response.status_code == 404
     other.refresh_from_db()
     assert other.status == Status.RUNNING
+
+
+def test_a_refused_form_post_shows_the_studio_403_page(reader_client, run):
+    response = reader_client.post(url("runs:run-tags", run), {"key": "seed", "value": "1"})
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+    content = response.content.decode()
+    assert "editing tags needs the contributor role" in content
+    assert "<header" in content
+    assert not tags_of(run)
+
+
+def test_a_refused_htmx_post_answers_with_a_toast(reader_client, run):
+    response = reader_client.post(url("runs:run-tags", run), {"key": "seed"}, headers=HX)
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/plain")
+    assert "showToast" in response["HX-Trigger"]

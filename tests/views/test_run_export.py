@@ -148,3 +148,13 @@ def test_cells_a_spreadsheet_would_run_are_neutralised(reader_client, workspace,
     assert row["tags"] == f"note={text}"  # starts with the key: nothing to run
     # Numbers stay numbers.
     assert row["metrics.delta"] == "-0.5"
+
+
+def test_a_text_metric_exports_its_latest_text(reader_client, workspace, runs):
+    LatestMetric.objects.create(
+        run=runs["a"], name="message", value=None, text="done", step=1, time=timezone.now()
+    )
+    exported = rows(export(reader_client, workspace, cols="id,metrics.message,metrics.acc"))
+    by_id = {r["runId"]: r for r in exported}
+    assert by_id[runs["a"].id]["metrics.message"] == "done"
+    assert by_id[runs["a"].id]["metrics.acc"] == "0.93"

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from runs import services
 from runs.models import LatestMetric, Role
 from runs.status import Status
 from runs.views.run_table import summary_text
@@ -742,3 +743,19 @@ def test_filter_names_are_the_workspaces(reader_client, outsider_client, workspa
     assert "submittedBy" in names["fields"]
     assert "CancelRequested" in names["statuses"]
     assert outsider_client.get(url).status_code == 404
+
+
+def test_a_text_metric_column_shows_the_series_latest_text(reader_client, workspace, exp):
+    run = RunFactory(experiment=exp)
+    services.metric_log_batch(
+        run=run,
+        series=[
+            services.SeriesIn(name="message", values=["Loading", "Epoch <3> done"]),
+            services.SeriesIn(name="loss", values=[0.5]),
+        ],
+    )
+    response = reader_client.get(list_url(workspace, "cols=id,metrics.message,metrics.loss"))
+    content = response.content.decode()
+    assert "Epoch &lt;3&gt; done" in content
+    assert "Loading" not in content
+    assert ">0.5</td>" in content
