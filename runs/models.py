@@ -325,7 +325,9 @@ class MetricText(models.Model):
     stay in packed MetricChunks. A series holds numbers or text, never both.
     """
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_texts")
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="metric_texts", db_index=False
+    )
     name = models.CharField(max_length=255)
     step = models.BigIntegerField()
     # Unix seconds, as the points are sent.

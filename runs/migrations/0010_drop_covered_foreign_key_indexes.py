@@ -27,6 +27,11 @@ class Migration(migrations.Migration):
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='metric_chunks', to='runs.run'),
         ),
         migrations.AlterField(
+            model_name='metrictext',
+            name='run',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='metric_texts', to='runs.run'),
+        ),
+        migrations.AlterField(
             model_name='property',
             name='run',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='properties', to='runs.run'),
