@@ -24,14 +24,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection, connections
+from django.db import close_old_connections, connections
 
 from runs import services
 from runs.executors.database import DatabaseStudio, job_for
 from runs.executors.process import execute
 from runs.executors.snapshot import Limits
 from runs.models import LOCAL_TARGET, ComputeTarget
-from runs.services.maintenance import database_optimize
+from runs.services.maintenance import statistics_refresh
 
 logger = logging.getLogger("runs.executors")
 
@@ -69,20 +69,14 @@ def send_notifications() -> object:
     return notifications_tick()
 
 
-def refresh_statistics() -> None:
-    """SQLite: the query planner's statistics read afresh (runs.services.maintenance);
-    PostgreSQL's autovacuum keeps its own."""
-    if connection.vendor == "sqlite":
-        database_optimize()
-
-
 # The studio's periodic duties, run by every local worker (each is safe to run twice, or
-# in two workers at once). The statistics: at the worker's start, then hourly (ANALYZE
-# reads at most 1,000 rows an index: milliseconds at a million runs).
+# in two workers at once). SQLite's planner statistics: at the worker's start, then
+# hourly, once the runs are many enough for plans to matter (ANALYZE reads at most
+# 1,000 rows an index: milliseconds at a million runs).
 DUTIES: list[tuple[str, float, Callable[[], object]]] = [
     ("stale runs", 5.0, sweep_stale_runs),
     ("notifications", 2.0, send_notifications),
-    ("planner statistics", 3600.0, refresh_statistics),
+    ("planner statistics", 3600.0, statistics_refresh),
 ]
 
 

@@ -3,7 +3,8 @@
 SQLite plans from statistics (`sqlite_stat1`) only once ANALYZE has written them;
 without them it picks indexes by their shape, and a lookup by primary key could walk
 a workspace's runs along another index. ANALYZE runs after migrations, after bulk
-loads (seed_demo, import_mlflow) and, at most once per STUDIO_DB_OPTIMIZE_INTERVAL
+loads (seed_demo, import_mlflow), hourly in the worker (statistics_refresh, once the
+runs table is past SMALL_TABLE) and, at most once per STUDIO_DB_OPTIMIZE_INTERVAL
 seconds in each process, when a connection opens and the runs table has grown past
 twice what the statistics saw. PostgreSQL's autovacuum analyses by itself; bulk
 loads still ask for ANALYZE at once.
@@ -40,21 +41,39 @@ def database_optimize(*, using: str = "default") -> None:
             cursor.execute("ANALYZE")
 
 
+def statistics_refresh(*, using: str = "default") -> bool:
+    """SQLite: refresh the statistics now unless the runs table is small (every plan
+    is fast then). PostgreSQL's autovacuum analyses by itself. Whether it ran."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        if _run_rows(cursor) < SMALL_TABLE:
+            return False
+    database_optimize(using=using)
+    return True
+
+
+def _run_rows(cursor) -> int:
+    """About how many rows the runs table has (its largest rowid); 0 before migrations."""
+    cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs_run'")
+    if cursor.fetchone() is None:
+        return 0
+    cursor.execute("SELECT max(rowid) FROM runs_run")
+    return cursor.fetchone()[0] or 0
+
+
 def statistics_stale(*, using: str = "default") -> bool:
     """Whether SQLite's statistics miss the runs table or saw less than half of it."""
     connection = connections[using]
     if connection.vendor != "sqlite":
         return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM sqlite_master WHERE name IN ('runs_run', 'sqlite_stat1')")
-        tables = {name for (name,) in cursor.fetchall()}
-        if "runs_run" not in tables:  # not migrated yet
-            return False
-        cursor.execute("SELECT max(rowid) FROM runs_run")
-        rows = cursor.fetchone()[0] or 0
+        rows = _run_rows(cursor)
         if rows < SMALL_TABLE:
             return False
-        if "sqlite_stat1" not in tables:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is None:
             return True
         cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs_run' LIMIT 1")
         row = cursor.fetchone()

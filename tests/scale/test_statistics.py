@@ -55,6 +55,14 @@ def test_a_few_runs_need_no_statistics(workspace):
 def test_the_worker_refreshes_the_statistics_hourly(grown):
     from runs.executors import local
 
-    assert ("planner statistics", 3600.0, local.refresh_statistics) in local.DUTIES
-    local.refresh_statistics()
+    assert ("planner statistics", 3600.0, maintenance.statistics_refresh) in local.DUTIES
+    assert maintenance.statistics_refresh()
     assert seen_runs() >= 3000
+
+
+def test_the_worker_leaves_a_small_database_alone(workspace):
+    insert_runs(Experiment.objects.create(workspace=workspace, name="few"), 10)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM sqlite_stat1")
+    assert not maintenance.statistics_refresh()
+    assert seen_runs() == 0
