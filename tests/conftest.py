@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.servers.basehttp import WSGIRequestHandler
+from django.db import connection
 from django.test import Client
 
 from runs import services
@@ -93,3 +94,31 @@ def api_user(workspace):
 def api_client(api_user):
     _, secret = services.token_create(user=api_user, name="tests")
     return ApiClient(secret, api_user)
+
+
+@pytest.fixture
+def planner_statistics_restored(db):
+    """For tests that refresh SQLite's planner statistics (ANALYZE: the bulk loads of
+    seed_demo and import_mlflow, runs.services.maintenance): they are left as found.
+
+    ANALYZE inside a test's transaction is rolled back in the table, but the connection
+    keeps the statistics it loaded; the next test on it would plan with them.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        exists = cursor.fetchone() is not None
+        saved = (
+            cursor.execute("SELECT tbl, idx, stat FROM sqlite_stat1").fetchall() if exists else []
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is not None:
+            cursor.execute("DELETE FROM sqlite_stat1")
+            cursor.executemany(
+                "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (%s, %s, %s)", saved
+            )
+        cursor.execute("ANALYZE sqlite_schema")  # reloads the statistics into the connection

@@ -143,7 +143,8 @@ def test_create_api_token_will_not_demote_the_last_owner(db):
 
 
 @pytest.fixture
-def data_dir(settings, tmp_path):
+def data_dir(settings, tmp_path, planner_statistics_restored):
+    """Where seed_demo writes; its ANALYZE (a bulk load) leaves no statistics behind."""
     settings.DATA_DIR = tmp_path / "data"
     return settings.DATA_DIR
 

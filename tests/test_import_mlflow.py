@@ -20,6 +20,9 @@ from runs.services import metric_series
 from runs.status import Status
 from tests.factories import UserFactory, WorkspaceFactory
 
+# An import ends with ANALYZE (a bulk load).
+pytestmark = pytest.mark.usefixtures("planner_statistics_restored")
+
 T0 = 1_700_000_000_000  # ms
 PARENT, CHILD, LONE, GONE = "a1b2c3", "d4e5f6", "0a0b0c", "dead00"
 
