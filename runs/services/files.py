@@ -5,16 +5,23 @@ from __future__ import annotations
 import posixpath
 
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from runs.exceptions import ValidationFailed
 from runs.file_content import open_run_file
 from runs.models import Run, RunFile, RunFilePart, one_or_none
+from runs.text import check_text
 
 MAX_PATH = 500
 # Appended parts a file keeps before they are merged into one stored object.
 MAX_PARTS = 64
+# Bytes (UTF-8) in one part of a path. File systems hold 255 in a name; the storage may
+# add a suffix to a name in use (`_<7 characters>`), and stored parts of a growing log
+# one of their own, so a part stays well below.
+MAX_PART_BYTES = 200
+# A growing log's parts are stored in a folder named after it with this ending.
+PARTS_SUFFIX = ".parts"
 
 
 def clean_path(path: str) -> str:
@@ -28,9 +35,41 @@ def clean_path(path: str) -> str:
         raise ValidationFailed(f"file name {path!r} must be a relative path without '..'")
     if len(norm) > MAX_PATH:
         raise ValidationFailed(f"file name is {len(norm)} characters; the limit is {MAX_PATH}")
-    if any(ord(c) < 32 for c in norm):
-        raise ValidationFailed(f"file name {path!r} contains a control character")
+    check_text(norm, what=f"file name {path!r}")
+    for part in parts:
+        if len(part.encode()) > MAX_PART_BYTES:
+            raise ValidationFailed(
+                f"file name {path!r}: each part of a path may be at most {MAX_PART_BYTES} "
+                f"bytes (UTF-8); {part[:40]!r}… is {len(part.encode())}"
+            )
+        if part.endswith(PARTS_SUFFIX):
+            raise ValidationFailed(
+                f"file name {path!r}: a name ending in {PARTS_SUFFIX!r} is where the studio "
+                "keeps a growing log's parts"
+            )
     return norm
+
+
+def _refuse_clash(run: Run, path: str) -> None:
+    """A file and a folder of one name cannot both be: `dir/file` once `dir` is a file,
+    or `dir` once files are in `dir/`. Decided by the run's file names, not by the disk."""
+    parts = path.split("/")
+    folders = ["/".join(parts[:i]) for i in range(1, len(parts))]
+    inside = path + "/"
+    # `startswith` is case-insensitive on SQLite: the names found are compared again.
+    names = RunFile.objects.filter(
+        models.Q(path__in=folders) | models.Q(path__startswith=inside), run=run
+    ).values_list("path", flat=True)
+    for name in names:
+        if name in folders:
+            raise ValidationFailed(
+                f"file name {path!r} needs a folder {name!r}, but {name!r} is a file of this run"
+            )
+        if name.startswith(inside):
+            raise ValidationFailed(
+                f"file name {path!r} is taken by a folder: the run has files in a folder "
+                f"{path!r} ({name!r})"
+            )
 
 
 @transaction.atomic
@@ -43,15 +82,25 @@ def run_file_upload(
         raise ValidationFailed(
             f"file kind must be one of {', '.join(RunFile.Kind.values)}, not {kind!r}"
         )
+    _refuse_clash(run, path)
     existing = one_or_none(RunFile.objects.filter(run=run, path=path))
     if existing is not None:
-        _delete_parts(existing)
-        existing.file.delete(save=False)
-        rf = existing
+        rf, old = existing, existing.file.name
         rf.kind = kind
     else:
-        rf = RunFile(run=run, path=path, kind=kind)
-    rf.file.save(posixpath.basename(path), content, save=False)
+        rf, old = RunFile(run=run, path=path, kind=kind), None
+    try:
+        rf.file.save(posixpath.basename(path), content, save=False)
+    except (NotADirectoryError, FileExistsError, IsADirectoryError):
+        # A clash the names above cannot see (a stray file on disk): the old file stays.
+        raise ValidationFailed(
+            f"cannot store file {path!r}: a file or folder in the storage stands in its way"
+        ) from None
+    # The new content is stored: the old one (and a log's parts) can go.
+    if existing is not None:
+        _delete_parts(existing)
+    if old is not None and old != rf.file.name:
+        rf.file.storage.delete(old)
     rf.size = rf.file.size
     rf.updated = timezone.now()
     rf.save()
@@ -75,7 +124,7 @@ def run_file_append(*, run: Run, path: str, data: bytes, kind: str = RunFile.Kin
     if not data:
         return rf
     storage = rf.file.storage
-    name = storage.save(f"{rf.file.name}.parts/{rf.size:015d}", ContentFile(data))
+    name = storage.save(f"{rf.file.name}{PARTS_SUFFIX}/{rf.size:015d}", ContentFile(data))
     RunFilePart.objects.create(run_file=rf, start=rf.size, size=len(data), name=name)
     rf.size += len(data)
     rf.updated = timezone.now()
