@@ -1,10 +1,16 @@
-"""Run descriptions: markdown source -> sanitised HTML (nh3, strict allow-list)."""
+"""Run descriptions: markdown source -> sanitised HTML (nh3, strict allow-list).
+
+nh3 binds ammonia, the maintained Rust sanitiser (bleach, the usual Python choice,
+was ended by its maintainers); docs/security.md says why and lists the allow-list.
+"""
 
 import re
-from urllib.parse import quote
+import unicodedata
+from urllib.parse import quote, urlsplit
 
 import markdown as md
 import nh3
+from django.conf import settings
 
 MAX_DESCRIPTION_CHARS = 65_536
 
@@ -24,6 +30,21 @@ ALLOWED_ATTRIBUTES = {
 }
 # No javascript:, data: or vbscript: URLs; relative links (other runs, views) stay.
 URL_SCHEMES = {"http", "https", "mailto"}
+IMAGE_SCHEMES = {"http", "https"}
+# Characters a browser skips, or a person cannot see, inside a URL's scheme: they are
+# taken out before the scheme is read, so `java\tscript:`, `java\u200bscript:` or
+# `\ufeffjavascript:` read as `javascript:` and are dropped. Controls (Cc), format
+# characters (Cf: zero-width ones, BOM, soft hyphen, bidi marks), separators (Z*), and
+# the default-ignorable ones of other categories (Hangul fillers, variation selectors,
+# the combining grapheme joiner).
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}
+_IGNORABLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0"
+    "\U0001bca0-\U0001bca3\U000e0000-\U000e0fff]"
+)
+# A scheme, read from the squeezed URL: whatever comes before a ':' that comes before
+# any '/', '?' or '#' (a relative path's first part cannot hold a ':').
+_SCHEME = re.compile(r"^([^/?#]*?):")
 
 _EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
 # Column alignment as `align`, which survives sanitising (style attributes do not).
@@ -52,11 +73,49 @@ def _expand_shorthand(html: str, workspace_slug: str) -> str:
     return _SHORTHAND.sub(link, html)
 
 
-def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
-    if attribute == "class":
-        kept = [c for c in value.split() if tag == "code" and _CODE_CLASS.match(c)]
-        return " ".join(kept) or None
-    return value
+def _squeezed(value: str) -> str:
+    """The URL without the characters a browser skips or a reader cannot see."""
+    value = _IGNORABLE.sub("", value)
+    return "".join(c for c in value if unicodedata.category(c) not in _INVISIBLE_CATEGORIES)
+
+
+def _own_origin() -> tuple[str, str]:
+    base = urlsplit(settings.STUDIO_BASE_URL)
+    return base.scheme.lower(), base.netloc.lower()
+
+
+def url_allowed(value: str, *, image: bool = False, remote_images: bool = True) -> bool:
+    """Whether a link (or, with `image`, an image source) may stay in a description.
+
+    The scheme is read after the invisible characters are taken out: http, https,
+    mailto for links; http and https for images (only the studio's own address unless
+    `remote_images`). Without a scheme, a path on the studio (`/w/...`, `#part`,
+    `?query`, `notes/x`) stays; a network path (`//host`, `/\\host`) does not.
+    """
+    squeezed = _squeezed(value).replace("\\", "/")
+    scheme = _SCHEME.match(squeezed)
+    if scheme is None:
+        return not squeezed.startswith("//")
+    name = scheme.group(1).lower()
+    if name not in (IMAGE_SCHEMES if image else URL_SCHEMES):
+        return False
+    if image and not remote_images:
+        parts = urlsplit(squeezed)
+        return (parts.scheme.lower(), parts.netloc.lower()) == _own_origin()
+    return True
+
+
+def _attribute_filter(remote_images: bool):
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "class":
+            kept = [c for c in value.split() if tag == "code" and _CODE_CLASS.match(c)]
+            return " ".join(kept) or None
+        if (tag, attribute) in (("a", "href"), ("img", "src")):
+            image = tag == "img"
+            return value if url_allowed(value, image=image, remote_images=remote_images) else None
+        return value
+
+    return keep
 
 
 _LIST_ITEM = re.compile(r"^([ \t]*)([-*+]|\d{1,9}[.)])([ \t]+)")
@@ -103,7 +162,8 @@ def render_description(source: str, *, workspace_slug: str | None = None) -> str
     """Render markdown to HTML and sanitise it; links get rel="noopener noreferrer".
 
     With `workspace_slug`, the link targets `run:<id>` and `view:<id>` become
-    that workspace's run and saved-view pages; without it they are dropped.
+    that workspace's run and saved-view pages; without it they are dropped. Images
+    come from the studio itself unless STUDIO_REMOTE_IMAGES allows any http(s) host.
     """
     if not source.strip():
         return ""
@@ -122,7 +182,7 @@ def render_description(source: str, *, workspace_slug: str | None = None) -> str
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
-        attribute_filter=_filter_attribute,
+        attribute_filter=_attribute_filter(settings.STUDIO_REMOTE_IMAGES),
     )
 
 

@@ -212,9 +212,106 @@ def test_fenced_code_keeps_its_language_class_and_escapes_html():
     assert "&lt;b&gt;" in html
 
 
-def test_images_render_with_http_sources():
+def test_remote_images_render_when_the_setting_allows_them(settings):
+    settings.STUDIO_REMOTE_IMAGES = True
     html = render_description("![loss curve](https://example.com/loss.png)")
     assert '<img alt="loss curve" src="https://example.com/loss.png">' in html
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "https://tracker.example/pixel.gif",
+        "http://tracker.example/pixel.gif",
+        "//tracker.example/pixel.gif",
+        "/\\tracker.example/pixel.gif",
+        "https://studio.example.com.tracker.example/x.png",
+        "http://studio.example.com/x.png",  # another scheme is another origin
+        "mailto:a@example.com",
+    ],
+)
+def test_remote_images_are_dropped_by_default(settings, src):
+    settings.STUDIO_BASE_URL = "https://studio.example.com"
+    html = render_description(f'![curve]({src}) <img src="{src}" alt="raw">')
+    assert "src=" not in html, html
+    assert 'alt="curve"' in html
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "/w/team/runs/a_1_00000000/files/outputs/curve.png",
+        "/static/demo/learning-curves.svg",
+        "outputs/curve.png",
+        "https://studio.example.com/w/team/runs/a_1_00000000/files/curve.png",
+        "HTTPS://Studio.Example.com/static/x.svg",
+    ],
+)
+def test_the_studios_own_images_render_by_default(settings, src):
+    settings.STUDIO_BASE_URL = "https://studio.example.com"
+    assert f'src="{src}"' in render_description(f"![curve]({src})")
+
+
+# Schemes spelt with characters a browser skips or a reader cannot see: read without
+# them, each is javascript: (or another scheme outside http, https, mailto).
+HIDDEN_SCHEMES = [
+    '<a href="javas\tcript:alert(1)">x</a>',
+    "[x](<java\tscript:alert(1)>)",
+    "[x](<java\nscript:alert(1)>)",
+    "[x](javascript\u200b:alert(1))",
+    "[x](\ufeffjavascript:alert(1))",
+    "[x](java\u00adscript:alert(1))",
+    "[x](java\u200cscript:alert(1))",
+    "[x](java\u200dscript:alert(1))",
+    "[x](java\u2060script:alert(1))",
+    "[x](java\u200escript:alert(1))",
+    "[x](java\u202escript:alert(1))",
+    "[x](java\u2066script:alert(1))",
+    "[x](java\u034fscript:alert(1))",
+    "[x](java\u3164script:alert(1))",
+    "[x](java\ufe0fscript:alert(1))",
+    "[x](java\U000e0041script:alert(1))",
+    "[x](java\u00a0script:alert(1))",
+    "[x](java\u2028script:alert(1))",
+    "[x](java\x7fscript:alert(1))",
+    "[x](java\x85script:alert(1))",
+    '<a href="java&#x200b;script:alert(1)">x</a>',
+    '<a href="java&#173;script:alert(1)">x</a>',
+    '<a href="&#xfeff;javascript:alert(1)">x</a>',
+    '<a href="vb&#x200b;script:msgbox(1)">x</a>',
+    "[x](da\u200bta:text/html,<script>alert(1)</script>)",
+    '<img src="java\u200bscript:alert(1)">',
+    "[x](JAVA\u200bSCRIPT:alert(1))",
+    "[x](unknown:thing)",
+    "[x](//evil.example/phish)",
+    '<a href="/\\evil.example/phish">x</a>',
+    '<a href="&#92;&#92;evil.example/phish">x</a>',
+]
+
+
+@pytest.mark.parametrize("payload", HIDDEN_SCHEMES)
+def test_hidden_schemes_are_dropped(payload):
+    source = payload.encode().decode("unicode_escape")
+    html = render_description(source, workspace_slug="team")
+    assert "href=" not in html, html
+    assert "src=" not in html, html
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/a:b",
+        "http://example.com/?q=a:b#c:d",
+        "mailto:team@example.com",
+        "/w/team/runs/a_1_00000000/",
+        "#section",
+        "?page=2",
+        "notes/results.md",
+    ],
+)
+def test_links_with_allowed_schemes_or_none_stay(url):
+    url = url.encode().decode("unicode_escape")
+    assert f'href="{url}"' in render_description(f"[x]({url})")
 
 
 def test_relative_links_to_runs_and_views_stay():
