@@ -4,6 +4,7 @@ run list's state check."""
 from __future__ import annotations
 
 from runs.exceptions import ValidationFailed
+from runs.text import check_text
 
 MAX_KEY = 255
 MAX_VALUE = 1000
@@ -17,8 +18,7 @@ def check_key(kind: str, key) -> str:
         raise ValidationFailed(
             f"{kind} key {key[:40]!r}… is {len(key)} characters; the limit is {MAX_KEY}"
         )
-    if any(ord(c) < 32 for c in key):
-        raise ValidationFailed(f"{kind} key {key!r} contains a control character")
+    check_text(key, what=f"{kind} key {key[:40]!r}")
     return key.strip()
 
 
@@ -40,4 +40,4 @@ def check_value(kind: str, key: str, value, *, nullable: bool) -> str | None:
         raise ValidationFailed(
             f"{kind} {key!r} value is {len(value)} characters; the limit is {MAX_VALUE}"
         )
-    return value
+    return check_text(value, what=f"{kind} {key!r} value")

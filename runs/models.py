@@ -19,7 +19,7 @@ NAME_HELP = "1-100 characters: letters, digits, '.', '_' and '-', starting with 
 
 def validate_name(value: str) -> None:
     """Names that appear in URLs and run ids: workspaces and experiments."""
-    if not NAME_RE.match(value or ""):
+    if not NAME_RE.fullmatch(value or ""):
         raise ValidationError(f"{value!r} is not a valid name: {NAME_HELP}")
 
 

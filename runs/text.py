@@ -50,3 +50,32 @@ def check_texts(values, *, what: str, lines: bool = False) -> None:
     for value in values:
         if value is not None:
             check_text(value, what=what, lines=lines)
+
+
+def find_unstorable(data, path: str = "") -> tuple[str, str] | None:
+    """The first place in JSON-like `data` (keys included) holding a character no
+    database stores: (".a.0", "\\x00"), or None."""
+    if isinstance(data, str):
+        found = UNSTORABLE.search(data)
+        return (path, found.group()) if found else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and (found := UNSTORABLE.search(key)):
+                return (f"{path}.{key!r}", found.group())
+            if (inner := find_unstorable(value, f"{path}.{key}")) is not None:
+                return inner
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            if (inner := find_unstorable(value, f"{path}.{i}")) is not None:
+                return inner
+    return None
+
+
+# Terminal colour and cursor sequences (ESC [ ... letter) in a script's output.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+def printable(text: str) -> str:
+    """`text` without terminal sequences and control characters (tabs and line breaks
+    kept): a script's output made fit to store as an error message."""
+    return _LINES.sub("", _ANSI.sub("", text))

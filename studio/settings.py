@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A NUL in a URL: 400 before any view (PostgreSQL cannot take one, even to look up).
+    "runs.middleware.UnstorableTextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -184,6 +186,10 @@ STORAGES = _storages()
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
+
+# Images in run descriptions from any http(s) host; off: only from the studio itself
+# (its own files and pages), so that opening a run tells no other server who looked.
+STUDIO_REMOTE_IMAGES = env_bool("STUDIO_REMOTE_IMAGES", False)
 
 # Runs whose heartbeat is older than this are marked Failed (HeartbeatLost).
 STUDIO_HEARTBEAT_TIMEOUT = env_float("STUDIO_HEARTBEAT_TIMEOUT", 120.0)

@@ -112,6 +112,8 @@ def validation_message(errors: list[dict]) -> str:
 
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     cause = exc.__cause__
+    if isinstance(cause, StudioError):  # the parser's own refusal (runs.api.parser)
+        return error_response(cause.http_status, cause.code, cause.message)
     if isinstance(cause, json.JSONDecodeError):
         content_type = request.content_type or ""
         if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):

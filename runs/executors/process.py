@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from runs.executors.snapshot import Limits, SnapshotRefused, unpack
+from runs.text import printable
 
 logger = logging.getLogger("runs.executors")
 
@@ -196,7 +197,8 @@ def group_alive(proc: subprocess.Popen) -> bool:
 
 
 def failure(code: int, output: Output) -> dict:
-    lines = output.last_lines()
+    # Colours, progress bars' carriage returns and the like are no text to store.
+    lines = [printable(line) for line in output.last_lines()]
     last = next((line for line in reversed(lines) if line.strip()), "")
     how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
     return {

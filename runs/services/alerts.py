@@ -20,6 +20,7 @@ from runs import query
 from runs.exceptions import BadFilter, Forbidden, NotFound, ValidationFailed
 from runs.models import AlertMute, AlertRule, Experiment, Membership, Role, Run
 from runs.notifications.models import MAX_EMAILS, RULE_NAME_MAX, WEBHOOK_MAX
+from runs.text import check_text
 
 EVENT_STATUSES = ("Completed", "Failed", "Canceled")
 MAX_RUNNING_HOURS = 24 * 365
@@ -86,7 +87,7 @@ def clean_status(value: Any) -> str:
 
 
 def clean_email(value: Any) -> str:
-    text = str(value).strip()
+    text = check_text(str(value).strip(), what="an email address")
     try:
         _email(text)
     except ValidationError:
@@ -95,7 +96,7 @@ def clean_email(value: Any) -> str:
 
 
 def clean_webhook(value: Any) -> str:
-    text = str(value).strip()
+    text = check_text(str(value).strip(), what="the webhook URL")
     if len(text) > WEBHOOK_MAX:
         raise ValidationFailed(f"the webhook URL is longer than {WEBHOOK_MAX} characters")
     try:
@@ -107,7 +108,7 @@ def clean_webhook(value: Any) -> str:
 
 def clean_filter(text: str) -> str:
     """The filter in its canonical text; BadFilter (with the position) if it does not parse."""
-    text = (text or "").strip()
+    text = check_text((text or "").strip(), what="filter", lines=True)
     if not text:
         return ""
     try:
@@ -117,9 +118,7 @@ def clean_filter(text: str) -> str:
 
 
 def _clean_name(name: str, default: str) -> str:
-    name = " ".join((name or "").split()) or default
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ValidationFailed("a rule's name cannot contain control characters")
+    name = " ".join(check_text(name or "", what="a rule's name").split()) or default
     if len(name) > RULE_NAME_MAX:
         raise ValidationFailed(f"a rule's name has at most {RULE_NAME_MAX} characters")
     return name

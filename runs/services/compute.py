@@ -9,6 +9,7 @@ from django.utils import timezone
 from runs.exceptions import Conflict, ValidationFailed
 from runs.models import LOCAL_TARGET, ComputeTarget, Run, Worker, Workspace, validate_name
 from runs.status import EXECUTING, Status
+from runs.text import check_text, check_texts
 
 MAX_DESCRIPTION = 500
 
@@ -48,6 +49,7 @@ def compute_target_create(
         raise ValidationFailed(
             f"description is {len(description)} characters; the limit is {MAX_DESCRIPTION}"
         )
+    check_text(description, what="description", lines=True)
     try:
         with transaction.atomic():
             return ComputeTarget.objects.create(
@@ -80,6 +82,8 @@ def worker_seen(
     *, name: str, executor: str, targets: list[str], workspace: Workspace | None = None
 ) -> Worker:
     """Record that a worker is alive and which targets it serves (one row per worker)."""
+    check_text(name, what="a worker's name")
+    check_texts(targets, what="a target's name")
     now = timezone.now()
     worker, created = Worker.objects.get_or_create(
         name=name[:255],

@@ -15,10 +15,11 @@ from runs.exceptions import Conflict, InvalidTransition, PayloadTooLarge, Valida
 from runs.models import ApiToken, ComputeTarget, Experiment, Run, RunFile
 from runs.services.compute import compute_target_executor
 from runs.services.files import clean_path, run_file_append, run_file_upload
-from runs.services.runs import run_create, run_create_children
+from runs.services.runs import clean_error, run_create, run_create_children
 from runs.services.tags import run_set_tags
 from runs.services.tokens import token_create
 from runs.status import TERMINAL, Status
+from runs.text import UNSTORABLE
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +42,10 @@ def _check_submission(script: str, arguments: list, snapshot: File) -> tuple[str
         raise ValidationFailed(f"{len(arguments)} arguments; the limit is {MAX_ARGUMENTS}")
     args = []
     for i, arg in enumerate(arguments):
-        if not isinstance(arg, str) or len(arg) > MAX_ARGUMENT_CHARS or "\x00" in arg:
+        if not isinstance(arg, str) or len(arg) > MAX_ARGUMENT_CHARS or UNSTORABLE.search(arg):
             raise ValidationFailed(
-                f"argument {i} must be text of at most {MAX_ARGUMENT_CHARS} characters"
+                f"argument {i} must be text of at most {MAX_ARGUMENT_CHARS} characters, "
+                "without NUL characters"
             )
         args.append(arg)
     if snapshot.size > settings.STUDIO_MAX_UPLOAD_BYTES:
@@ -221,7 +223,7 @@ def run_finish(*, run: Run, to: str, error: dict | None = None) -> Run:
     current = Run.objects.values_list("status", flat=True).get(pk=run.pk)
     if current not in TERMINAL:
         try:
-            status.transition(run, to, error=error)
+            status.transition(run, to, error=clean_error(error) if error else None)
         except InvalidTransition:
             logger.info("run %s: not moved to %s (it is %s)", run.pk, to, current)
     # Revoked, not deleted: the script's requests are told why they are refused (401).

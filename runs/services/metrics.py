@@ -13,6 +13,7 @@ from django.db.models import Q
 from runs.exceptions import PayloadTooLarge, ValidationFailed
 from runs.models import LatestMetric, MetricBatch, MetricChunk, MetricText, Run
 from runs.services.tags import check_key
+from runs.text import check_text
 
 MAX_POINTS_PER_BATCH = 200_000
 MAX_SERIES_PER_BATCH = 1_000
@@ -77,11 +78,13 @@ def _check_text(s: SeriesIn) -> None:
             raise ValidationFailed(
                 f"metric {s.name!r} mixes text and numbers in one batch: a series holds one kind"
             )
-        if isinstance(value, str) and len(value) > MAX_TEXT_VALUE:
-            raise ValidationFailed(
-                f"metric {s.name!r}: a text value is {len(value):,} characters; "
-                f"the limit is {MAX_TEXT_VALUE:,}"
-            )
+        if isinstance(value, str):
+            if len(value) > MAX_TEXT_VALUE:
+                raise ValidationFailed(
+                    f"metric {s.name!r}: a text value is {len(value):,} characters; "
+                    f"the limit is {MAX_TEXT_VALUE:,}"
+                )
+            check_text(value, what=f"metric {s.name!r}: a text value", lines=True)
 
 
 @dataclass

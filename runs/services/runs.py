@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from runs import status
 from runs.exceptions import InvalidTransition, ValidationFailed
+from runs.keys import check_key, check_value
 from runs.markdown import MAX_DESCRIPTION_CHARS, render_description
 from runs.models import (
     ApiToken,
@@ -28,6 +29,7 @@ from runs.services.properties import check_properties
 from runs.services.search import runs_refresh_search_text
 from runs.services.tags import check_tags
 from runs.status import EXECUTING, TERMINAL, Status
+from runs.text import check_text, describe, find_unstorable
 
 MAX_CHILDREN_PER_REQUEST = 1000
 MAX_DISPLAY_NAME = 255
@@ -42,7 +44,7 @@ def _new_run_id(experiment: Experiment, when: datetime | None = None) -> str:
 
 
 def _check_display_name(name: str) -> str:
-    name = (name or "").strip()
+    name = check_text((name or "").strip(), what="displayName")
     if len(name) > MAX_DISPLAY_NAME:
         raise ValidationFailed(
             f"displayName is {len(name)} characters; the limit is {MAX_DISPLAY_NAME}"
@@ -55,7 +57,7 @@ def _check_description(text: str) -> str:
         raise ValidationFailed(
             f"description is {len(text):,} characters; the limit is {MAX_DESCRIPTION_CHARS:,}"
         )
-    return text
+    return check_text(text, what="description", lines=True)
 
 
 def _description_html(description: str, workspace_id: int) -> str:
@@ -187,6 +189,10 @@ def run_create_children(
         raise ValidationFailed(f"{len(display_names)} display names given for {count} children")
     if tag_values is not None and not tag_key:
         raise ValidationFailed("tagValues needs a tagKey")
+    if tag_key:
+        check_key("tag", tag_key)
+        for value in tag_values or []:
+            check_value("tag", tag_key, value, nullable=True)
     if run_status not in CREATE_STATUSES:
         raise ValidationFailed(f"a child run cannot be created as {run_status}")
     if parent.status in TERMINAL:
@@ -251,8 +257,21 @@ def run_fail(
     details=None,
 ) -> Run:
     """Mark the run Failed with an error (code, message, details)."""
-    error = {"code": error_code or "UserError", "message": message or "", "details": details}
+    error = clean_error({"code": error_code, "message": message, "details": details})
     return status.transition(run, Status.FAILED, actor=actor, error=error)
+
+
+def clean_error(error: dict) -> dict:
+    """A run's error as stored: a one-line code ("UserError" when none), a message in
+    lines, details as any JSON without what no database stores (a NUL)."""
+    code = check_text(str(error.get("code") or "UserError"), what="errorCode")
+    message = check_text(str(error.get("message") or ""), what="error message", lines=True)
+    details = error.get("details")
+    where = find_unstorable(details)
+    if where is not None:
+        path, char = where
+        raise ValidationFailed(f"error details{path} contain {describe(char)}")
+    return {"code": code, "message": message, "details": details}
 
 
 @transaction.atomic

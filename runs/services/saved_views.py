@@ -36,6 +36,7 @@ from runs.models import (
     Workspace,
 )
 from runs.selectors.saved_views import can_open
+from runs.text import check_text
 
 # `page` is where the reader is, not what the view is: accepted and dropped.
 IGNORED_KEYS = ("page",)
@@ -97,11 +98,9 @@ def normalise_charts(raw: Any) -> list[dict[str, Any]]:
 def clean_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ValidationFailed("a view needs a name")
-    name = " ".join(name.split())
+    name = " ".join(check_text(name, what="a view's name").split())
     if len(name) > VIEW_NAME_MAX:
         raise ValidationFailed(f"a view's name has at most {VIEW_NAME_MAX} characters")
-    if any(ord(c) < 32 for c in name):
-        raise ValidationFailed("a view's name cannot contain control characters")
     return name
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from runs.exceptions import Forbidden, NotFound, Unauthorized, ValidationFailed
 from runs.models import ApiToken, Membership, Role, Run, Workspace, one_or_none
+from runs.text import check_text
 
 TOKEN_PREFIX = "rhs_"  # noqa: S105 - a marker, not a secret
 TOKEN_NAME_MAX = 100
@@ -36,7 +37,7 @@ def token_create(
     """A new token for `user` and its secret: limited to `run` and its descendants if
     given (and to the run's workspace), else to `workspace` if given; valid until `expires`.
     `issued_for`: the submitted run whose script holds it (revoked when that run ends)."""
-    name = " ".join((name or "").split())
+    name = " ".join(check_text(name or "", what="a token's name").split())
     if not name:
         raise ValidationFailed("a token needs a name (what it is for: 'laptop', 'CI', ...)")
     if len(name) > TOKEN_NAME_MAX:

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from runs.exceptions import NotFound, ValidationFailed
 from runs.models import Experiment, Invitation, Membership, Role, Workspace, validate_name
+from runs.text import check_text
 
 INVITEE_MAX = 254
 
@@ -89,7 +90,7 @@ def invitation_create(*, workspace: Workspace, invitee: str, role: str, invited_
     exist, and the invitee becomes a member only by accepting. Inviting again
     changes the offered role.
     """
-    invitee = " ".join((invitee or "").split())
+    invitee = " ".join(check_text(invitee or "", what="the invitee").split())
     if not invitee:
         raise ValidationFailed("whom should we invite? Enter a username or an email address")
     if len(invitee) > INVITEE_MAX or any(ord(c) < 32 or ord(c) == 127 for c in invitee):

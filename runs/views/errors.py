@@ -15,8 +15,10 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
 from runs.models import Workspace
+from runs.text import UNSTORABLE
 
 TITLES = {
+    400: "That request cannot be answered",
     403: "You cannot do that here",
     404: "Nothing here",
     500: "Something went wrong",
@@ -42,7 +44,7 @@ def _workspace(request: HttpRequest) -> Workspace | None:
         slug = resolve(request.path_info).kwargs.get("workspace")
     except Resolver404:
         return None
-    if not slug:
+    if not slug or UNSTORABLE.search(slug):
         return None
     return Workspace.objects.filter(slug=slug, memberships__user=user).first()
 
