@@ -9,12 +9,29 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import trigger_client_event
 
 from runs import selectors
 from runs.http import StudioRequest
 from runs.models import Run, Workspace
 from runs.views.errors import error_page
+
+
+def same_site_path(value: str, default: str) -> str:
+    """`value` if it is a path on this site ("/w/team/runs/?q=x"), else `default`.
+
+    Only a path that starts with one "/" will do: not "//host" or "/\\host" (browsers
+    read a backslash as a slash), not a scheme, not a control character, which
+    browsers drop before reading the URL ("/\t/host")."""
+    if (
+        not value.startswith("/")
+        or value[1:2] in ("/", "\\")
+        or any(ord(c) < 32 or ord(c) == 127 for c in value)
+        or not url_has_allowed_host_and_scheme(value, allowed_hosts=None)
+    ):
+        return default
+    return value
 
 
 def load_run(request: StudioRequest, workspace: str, run_id: str) -> tuple[Workspace, Run]:

@@ -38,6 +38,7 @@ from runs.list_state import canonical_items, parse_charts
 from runs.models import Role, SavedView, Workspace
 from runs.selectors import saved_views as view_selectors
 from runs.services import saved_views as view_services
+from runs.views.helpers import same_site_path
 from runs.views.list_charts import charts_context
 from runs.views.run_table import table_context
 
@@ -212,8 +213,7 @@ def _fail(request: StudioRequest, ws: Workspace, exc: StudioError, back: str) ->
 
 def _back(request: StudioRequest, default: str) -> str:
     """The page a form came from (a path on this site only)."""
-    nxt = request.POST.get("next", "")
-    return nxt if nxt.startswith("/") and not nxt.startswith("//") else default
+    return same_site_path(request.POST.get("next", ""), default)
 
 
 def _posted_state(request: StudioRequest) -> QueryDict:

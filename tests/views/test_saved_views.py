@@ -461,3 +461,30 @@ def test_a_header_sort_on_a_view_is_the_view_modified(reader_client, shared_view
     assert response.context["modified"] is True
     assert response["HX-Push-Url"].startswith(view_url(shared_view, "list/"))
     assert "data-modified" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "nxt",
+    [
+        "/\\evil.example",
+        "//evil.example",
+        "/\t/evil.example",
+        "/\\\\evil.example/x",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        " /w/team/runs/",
+        "w/team/runs/",
+        "",
+    ],
+)
+def test_a_refusal_links_back_only_to_a_path_on_the_site(contributor_client, workspace, nxt):
+    data = {"name": "", "state": "", "next": nxt}
+    response = contributor_client.post(reverse("runs:saved-view-create", args=["team"]), data)
+    assert response.status_code == 400
+    assert 'href="/w/team/runs/">Back' in response.content.decode()
+
+
+def test_a_refusal_links_back_to_the_page_it_came_from(contributor_client, workspace):
+    data = {"name": "", "state": "", "next": "/w/team/runs/?status=Failed&sort=-created"}
+    response = contributor_client.post(reverse("runs:saved-view-create", args=["team"]), data)
+    assert 'href="/w/team/runs/?status=Failed&amp;sort=-created">Back' in response.content.decode()
