@@ -54,8 +54,17 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str) -> JsonResponse:
-    """The one error shape."""
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    """The one error shape. A 401 says which scheme to use (RFC 6750): `WWW-Authenticate:
+    Bearer realm="studio"`, with `error="invalid_token"` when a token was sent."""
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="studio"'
+    return response
+
+
+def _invalid_token(response: HttpResponse) -> HttpResponse:
+    response["WWW-Authenticate"] = 'Bearer realm="studio", error="invalid_token"'
+    return response
 
 
 _PARAMETER_NAMES = {("body", "body"), ("query", "params"), ("file", "file")}
@@ -131,9 +140,15 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     if request.headers.get("Authorization"):
         message = "the token is not valid (revoked, mistyped, or its user is inactive)"
-    else:
-        message = "authentication required: send the header 'Authorization: Bearer <token>'"
+        return _invalid_token(error_response(401, "Unauthorized", message))
+    message = "authentication required: send the header 'Authorization: Bearer <token>'"
     return error_response(401, "Unauthorized", message)
+
+
+def _studio_error(request: HttpRequest, exc: StudioError) -> HttpResponse:
+    response = error_response(exc.http_status, exc.code, exc.message)
+    # A 401 from the domain is a token that is no longer good (revoked, expired).
+    return _invalid_token(response) if exc.http_status == 401 else response
 
 
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -153,9 +168,7 @@ def install(api: NinjaAPI) -> None:
     api.add_exception_handler(
         ApiError, lambda request, exc: error_response(exc.status, exc.code, exc.message)
     )
-    api.add_exception_handler(
-        StudioError, lambda request, exc: error_response(exc.http_status, exc.code, exc.message)
-    )
+    api.add_exception_handler(StudioError, _studio_error)
     api.add_exception_handler(
         Http404,
         lambda request, exc: error_response(404, "NotFound", str(exc) or "not found"),

@@ -40,6 +40,7 @@ def test_missing_token_gets_401(readable_run, op):
     kind, method, suffix, body = op
     response = call(Client(), method, _path(kind, suffix, readable_run), body)
     assert_error(response, 401, "Unauthorized", "Authorization: Bearer")
+    assert response["WWW-Authenticate"] == 'Bearer realm="studio"'
 
 
 @pytest.mark.parametrize(
@@ -56,11 +57,14 @@ def test_missing_token_gets_401(readable_run, op):
 def test_bad_token_gets_401(workspace, header):
     response = Client(HTTP_AUTHORIZATION=header).get("/api/workspaces")
     assert_error(response, 401, "Unauthorized")
+    assert response["WWW-Authenticate"].startswith('Bearer realm="studio"')
 
 
 def test_revoked_token_gets_401(api_client):
     services.token_revoke(token=ApiToken.objects.get(user=api_client.user))
-    assert_error(api_client.get("/api/workspaces"), 401, "Unauthorized", "was revoked on")
+    response = api_client.get("/api/workspaces")
+    assert_error(response, 401, "Unauthorized", "was revoked on")
+    assert response["WWW-Authenticate"] == 'Bearer realm="studio", error="invalid_token"'
 
 
 def test_inactive_user_gets_401(api_client):
