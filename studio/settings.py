@@ -187,6 +187,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024 *
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 
+# The API docs (/api/docs) and schema (/api/openapi.json) need a signed-in user or a
+# token; off, anyone who reaches the studio reads them. On unless DEBUG.
+STUDIO_API_DOCS_LOGIN = env_bool("STUDIO_API_DOCS_LOGIN", not DEBUG)
+
 # Images in run descriptions from any http(s) host; off: only from the studio itself
 # (its own files and pages), so that opening a run tells no other server who looked.
 STUDIO_REMOTE_IMAGES = env_bool("STUDIO_REMOTE_IMAGES", False)

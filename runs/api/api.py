@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from runs.api import alerts, errors, executions, files, metrics, runs, saved_views, workspaces
-from runs.api.auth import BearerToken
+from runs.api.auth import BearerToken, docs_access
 from runs.api.parser import FastJsonParser
 
 api = NinjaAPI(
@@ -21,6 +21,8 @@ api = NinjaAPI(
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
+    # Signed-in people only, unless STUDIO_API_DOCS_LOGIN is off (docs/security.md).
+    docs_decorator=docs_access,
     parser=FastJsonParser(),
 )
 errors.install(api)

@@ -9,11 +9,17 @@ Members who may read but not write get 403.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
+import functools
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja.security import HttpBearer
 
 from runs import selectors, services
-from runs.api.errors import ApiError
+from runs.api.errors import ApiError, error_response
+from runs.exceptions import Unauthorized
 from runs.models import ApiToken, Role, Run, Workspace
 
 
@@ -22,6 +28,29 @@ class BearerToken(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         return services.token_authenticate(token.strip())
+
+
+def docs_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The API docs page and its schema: for signed-in people (or a valid token) when
+    STUDIO_API_DOCS_LOGIN is on; the page sends others to sign in, the schema says 401."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not settings.STUDIO_API_DOCS_LOGIN or request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            try:
+                if services.token_authenticate(secret.strip()) is not None:
+                    return view(request, *args, **kwargs)
+            except Unauthorized as exc:
+                return error_response(401, "Unauthorized", exc.message)
+        if request.path.endswith(".json"):
+            message = "sign in to the studio, or send 'Authorization: Bearer <token>'"
+            return error_response(401, "Unauthorized", message)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapped
 
 
 def token_of(request: HttpRequest) -> ApiToken:

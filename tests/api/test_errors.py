@@ -123,8 +123,8 @@ def test_a_server_fault_is_500_in_the_same_shape(api_client, run, monkeypatch):
     assert "disk on fire" not in error["message"]
 
 
-def test_openapi_schema_lists_the_paths(client, db):
-    response = client.get("/api/openapi.json")
+def test_openapi_schema_lists_the_paths(api_client):
+    response = api_client.get("/api/openapi.json")
     assert response.status_code == 200
     schema = json.loads(response.content)
     assert schema["openapi"].startswith("3.")
@@ -146,8 +146,8 @@ def test_openapi_schema_lists_the_paths(client, db):
     assert schema["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
 
 
-def test_docs_page_is_served_without_a_cdn(client, db):
-    response = client.get("/api/docs")
+def test_docs_page_is_served_without_a_cdn(reader_client):
+    response = reader_client.get("/api/docs")
     assert response.status_code == 200
     assert b"/static/ninja/swagger-ui-bundle.js" in response.content
     assert b"/api/openapi.json" in response.content
