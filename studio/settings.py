@@ -13,6 +13,7 @@ from studio.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_str,
 )
 
@@ -232,6 +233,9 @@ STUDIO_NOTIFY_RETRY_MAX_SECONDS = env_float("STUDIO_NOTIFY_RETRY_MAX_SECONDS", 3
 STUDIO_NOTIFY_MAX_ATTEMPTS = env_int("STUDIO_NOTIFY_MAX_ATTEMPTS", 20)
 # Seconds a webhook may take to answer.
 STUDIO_WEBHOOK_TIMEOUT = env_float("STUDIO_WEBHOOK_TIMEOUT", 10.0)
+# Webhooks reach public addresses only, and these networks (CIDR, comma-separated:
+# "10.20.0.0/16,192.168.5.7/32"), checked after DNS resolution at each delivery.
+STUDIO_WEBHOOK_ALLOWED_NETWORKS = env_networks("STUDIO_WEBHOOK_ALLOWED_NETWORKS")
 # Queue the sender as a Celery task when a status change writes notifications (with a
 # Celery worker running `celery -A studio worker -B`); off: runworker or
 # `manage.py send_notifications --loop` sends them.

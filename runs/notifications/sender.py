@@ -18,14 +18,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from runs.models import AlertRule, Notification, Run
-from runs.notifications import messages, outbox
+from runs.notifications import messages, outbox, webhooks
 from runs.notifications.mailbox import WORKSPACE_HEADER
 from runs.selectors.runs import RUN_DOCUMENT_PREFETCH
 
@@ -200,13 +199,15 @@ def _smtp_reason(exc: smtplib.SMTPRecipientsRefused) -> str:
 
 
 def _post(url: str, message: messages.Message) -> None:
-    response = requests.post(
-        url,
-        json=message.webhook,
-        timeout=settings.STUDIO_WEBHOOK_TIMEOUT,
-        allow_redirects=False,
-        headers={"User-Agent": USER_AGENT},
-    )
+    try:
+        response = webhooks.post(
+            url,
+            json=message.webhook,
+            timeout=settings.STUDIO_WEBHOOK_TIMEOUT,
+            headers={"User-Agent": USER_AGENT},
+        )
+    except webhooks.AddressRefused as exc:
+        raise Refused(str(exc)) from None
     if 200 <= response.status_code < 300:
         return
     body = " ".join(response.text[:200].split())

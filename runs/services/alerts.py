@@ -19,6 +19,7 @@ from django.utils import timezone
 from runs import query
 from runs.exceptions import BadFilter, Forbidden, NotFound, ValidationFailed
 from runs.models import AlertMute, AlertRule, Experiment, Membership, Role, Run
+from runs.notifications import webhooks
 from runs.notifications.models import MAX_EMAILS, RULE_NAME_MAX, WEBHOOK_MAX
 from runs.text import check_text
 
@@ -103,6 +104,10 @@ def clean_webhook(value: Any) -> str:
         _url(text)
     except ValidationError:
         raise ValidationFailed(f"{text[:100]!r} is not an http:// or https:// URL") from None
+    try:
+        webhooks.check_literal(text)
+    except webhooks.AddressRefused as exc:
+        raise ValidationFailed(str(exc)) from None
     return text
 
 

@@ -51,6 +51,8 @@ class Hook:
 @pytest.fixture
 def hook(settings) -> Iterator[Hook]:
     settings.STUDIO_BASE_URL = "https://studio.example.com"
+    # Webhooks reach public addresses only; the test's server is on loopback.
+    settings.STUDIO_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     server = Hook()
     yield server
     server.close()
@@ -116,7 +118,8 @@ def test_a_webhook_answering_404_is_failed_without_retrying(hook, workspace, own
     assert row.last_error == "the webhook answered HTTP 404: no_service"
 
 
-def test_an_unreachable_webhook_is_retried(workspace, owner, experiment):
+def test_an_unreachable_webhook_is_retried(settings, workspace, owner, experiment):
+    settings.STUDIO_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     from tests.notifications.conftest import free_port
 
     rule(workspace, owner, on_failed=True, webhook=f"http://127.0.0.1:{free_port()}/hook")
