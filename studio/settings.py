@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # Sign-in throttling: failed sign-ins counted per username and per address.
+    "axes",
     # django-ninja: the API docs page served with its own vendored Swagger UI (no CDN).
     "ninja",
 ]
@@ -64,6 +67,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # The studio's own 403 and 404 pages, whatever DEBUG says (runs/views/errors.py).
     "runs.views.errors.ErrorPagesMiddleware",
+    # Last: answers a locked-out sign-in with runs.views.signin.locked_out.
+    "axes.middleware.AxesMiddleware",
 ]
 CSRF_FAILURE_VIEW = "runs.views.errors.csrf_failure"
 
@@ -134,6 +139,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before any password is tried.
+    "runs.views.signin.SignInThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes; runs/views/signin.py): this many failures in a row for
+# a username, or from an address, lock it out for so many minutes.
+STUDIO_LOGIN_FAILURE_LIMIT = env_int("STUDIO_LOGIN_FAILURE_LIMIT", 10)
+STUDIO_LOGIN_LOCKOUT_MINUTES = env_float("STUDIO_LOGIN_LOCKOUT_MINUTES", 15.0)
+AXES_FAILURE_LIMIT = STUDIO_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=STUDIO_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "runs.views.signin.locked_out"
+AXES_CLIENT_IP_CALLABLE = "runs.views.signin.client_ip"
+# Failures are counted; successful sign-ins are not logged as access records. Lockouts
+# are logged as warnings; the start-up banner and each failure's info line are not.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "runs:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -261,9 +285,8 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
-)
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
