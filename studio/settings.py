@@ -220,6 +220,28 @@ STUDIO_API_DOCS_LOGIN = env_bool("STUDIO_API_DOCS_LOGIN", not DEBUG)
 # (its own files and pages), so that opening a run tells no other server who looked.
 STUDIO_REMOTE_IMAGES = env_bool("STUDIO_REMOTE_IMAGES", False)
 
+# The API's request budget per token (runs/api/throttle.py): so many requests a window of
+# so many seconds, then 429 with Retry-After; 0 turns it off. The SDK's heavy ingest
+# (a metric batch every 0.5 s, heartbeats every second) uses a few a second.
+STUDIO_API_RATE_LIMIT = env_int("STUDIO_API_RATE_LIMIT", 1200)
+STUDIO_API_RATE_WINDOW = env_float("STUDIO_API_RATE_WINDOW", 60.0)
+
+
+def _caches() -> dict:
+    """Django's cache: Redis with CACHE_URL (shared by every web process: the API budget
+    counts across them), else each process's memory."""
+    url = env_str("CACHE_URL")
+    if url:
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ImproperlyConfigured(f"CACHE_URL={url!r} is not a redis:// URL")
+        return {
+            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        }
+    return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+CACHES = _caches()
+
 # Runs whose heartbeat is older than this are marked Failed (HeartbeatLost).
 STUDIO_HEARTBEAT_TIMEOUT = env_float("STUDIO_HEARTBEAT_TIMEOUT", 120.0)
 # SQLite: how often (seconds, per process) a new connection checks whether the query

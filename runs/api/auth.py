@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja.security import HttpBearer
 
 from runs import selectors, services
+from runs.api import throttle
 from runs.api.errors import ApiError, error_response
 from runs.exceptions import Unauthorized
 from runs.models import ApiToken, Role, Run, Workspace
@@ -27,7 +28,17 @@ class BearerToken(HttpBearer):
     """`Authorization: Bearer <token>`, looked up by its hash."""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        return services.token_authenticate(token.strip())
+        found = services.token_authenticate(token.strip())
+        if found is not None and (wait := throttle.seconds_to_wait(found)) is not None:
+            limit, window = settings.STUDIO_API_RATE_LIMIT, settings.STUDIO_API_RATE_WINDOW
+            raise ApiError(
+                429,
+                "TooManyRequests",
+                f"this token sent more than {limit:,} requests in {window:g} seconds: "
+                f"send again in {wait} s (Retry-After)",
+                headers={"Retry-After": str(wait)},
+            )
+        return found
 
 
 def docs_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

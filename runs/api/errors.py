@@ -37,20 +37,22 @@ _CODE_BY_STATUS = {
     405: "MethodNotAllowed",
     409: "Conflict",
     413: "PayloadTooLarge",
+    429: "TooManyRequests",
 }
 
 # The error answers an operation can give, for the OpenAPI document.
-ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 413), ErrorOut)
+ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 413, 429), ErrorOut)
 
 
 class ApiError(Exception):
     """An error the API answers as is: `raise ApiError(403, "Forbidden", "...")`."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str) -> JsonResponse:
@@ -145,6 +147,13 @@ def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> Htt
     return error_response(401, "Unauthorized", message)
 
 
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    response = error_response(exc.status, exc.code, exc.message)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
 def _studio_error(request: HttpRequest, exc: StudioError) -> HttpResponse:
     response = error_response(exc.http_status, exc.code, exc.message)
     # A 401 from the domain is a token that is no longer good (revoked, expired).
@@ -165,9 +174,7 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def install(api: NinjaAPI) -> None:
     """Answer every exception the operations raise in the one error shape."""
-    api.add_exception_handler(
-        ApiError, lambda request, exc: error_response(exc.status, exc.code, exc.message)
-    )
+    api.add_exception_handler(ApiError, _api_error)
     api.add_exception_handler(StudioError, _studio_error)
     api.add_exception_handler(
         Http404,

@@ -27,6 +27,7 @@ from runs.sdk.errors import (  # noqa: E402 - __version__ first: http.py reads i
     ServerError,
     StudioConnectionError,
     StudioError,
+    TooManyRequestsError,
 )
 from runs.sdk.http import Backoff  # noqa: E402
 from runs.sdk.offline import OfflineRun  # noqa: E402
@@ -48,6 +49,7 @@ __all__ = [
     "NotFoundError",
     "OfflineRun",
     "PayloadTooLargeError",
+    "TooManyRequestsError",
     "Run",
     "RunFailedError",
     "ScriptRunConfig",

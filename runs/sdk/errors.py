@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+
 
 class StudioError(Exception):
     """Anything the SDK or the API refused; `code` and `message` come from the API's answer.
@@ -12,11 +15,20 @@ class StudioError(Exception):
 
     default_code = "StudioError"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.status = status
+        # Seconds the studio asked to wait before sending again (429/503 Retry-After).
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         prefix = f"{self.status} {self.code}" if self.status else self.code
@@ -71,6 +83,12 @@ class PayloadTooLargeError(StudioError):
     default_code = "PayloadTooLarge"
 
 
+class TooManyRequestsError(StudioError):
+    """429: the token's request budget is spent for now; `retry_after` says for how long."""
+
+    default_code = "TooManyRequests"
+
+
 class ServerError(StudioError):
     """5xx (or another unexpected answer) after the retries."""
 
@@ -84,11 +102,38 @@ _BY_STATUS: dict[int, type[StudioError]] = {
     404: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,
+    429: TooManyRequestsError,
 }
+# The longest Retry-After honoured: a wait beyond it is taken as this (a misconfigured
+# proxy must not park a training run for a day).
+MAX_RETRY_AFTER = 600.0
 
 
-def error_for(status: int, body: object, fallback: str = "") -> StudioError:
-    """The exception for an HTTP error answer, from the API's `{"error": {...}}` body."""
+def retry_after(value: str | None) -> float | None:
+    """A Retry-After header's seconds (a number, or an HTTP date), capped; None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        seconds = (when - datetime.datetime.now(datetime.UTC)).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def error_for(
+    status: int, body: object, fallback: str = "", *, wait: float | None = None
+) -> StudioError:
+    """The exception for an HTTP error answer, from the API's `{"error": {...}}` body;
+    `wait`: the answer's Retry-After, in seconds."""
     code = message = None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         code = body["error"].get("code")
@@ -96,4 +141,4 @@ def error_for(status: int, body: object, fallback: str = "") -> StudioError:
     if not message:
         message = fallback.strip()[:200] or f"HTTP {status}"
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else StudioError)
-    return cls(str(message), code=str(code) if code else None, status=status)
+    return cls(str(message), code=str(code) if code else None, status=status, retry_after=wait)

@@ -15,7 +15,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from runs.sdk import __version__
-from runs.sdk.errors import StudioConnectionError, StudioError, error_for
+from runs.sdk.errors import StudioConnectionError, StudioError, error_for, retry_after
 
 logger = logging.getLogger("runs.sdk")
 
@@ -137,7 +137,8 @@ class Client:
                 body = response.json()
             except ValueError:
                 body = None
-            raise error_for(response.status_code, body, response.text)
+            wait = retry_after(response.headers.get("Retry-After"))
+            raise error_for(response.status_code, body, response.text, wait=wait)
         return response
 
     def request(
@@ -163,13 +164,21 @@ class Client:
             except StudioError as exc:
                 if retry == "never" or tries >= self.retries or not _retriable(exc, retry):
                     raise
-                delay = self.backoff.delay(tries)
+                delay = wait_before_retry(self.backoff, tries, exc)
                 logger.info("%s; retrying in %.1f s", exc, delay)
                 sleep(delay)
                 tries += 1
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.request(method, path, **kwargs).json()
+
+
+def wait_before_retry(backoff: Backoff, attempt: int, exc: StudioError) -> float:
+    """The backoff's delay, or longer when the studio asked for a wait (Retry-After)."""
+    delay = backoff.delay(attempt)
+    if exc.retry_after is not None:
+        delay = max(delay, exc.retry_after)
+    return delay
 
 
 def _retriable(exc: StudioError, retry: str) -> bool:

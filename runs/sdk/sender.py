@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runs.sdk.errors import StudioConnectionError, StudioError
-from runs.sdk.http import RETRY_STATUSES, Backoff, Client
+from runs.sdk.http import RETRY_STATUSES, Backoff, Client, wait_before_retry
 
 logger = logging.getLogger("runs.sdk")
 
@@ -435,7 +435,7 @@ class Dispatcher:
                 retriable = isinstance(exc, StudioConnectionError) or exc.status in RETRY_STATUSES
                 if retriable:
                     backoff = request.parts[0].sender.options.backoff
-                    delay = backoff.delay(attempt)
+                    delay = wait_before_retry(backoff, attempt, exc)
                     logger.info(
                         "%s: sending failed (%s); retrying in %.1f s",
                         request.describe(),

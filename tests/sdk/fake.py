@@ -185,6 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return
+        more: list = []
         if answer is None or answer == LOSE:
             status, payload = self.studio.handle(recorded)
             if answer == LOSE:
@@ -192,13 +193,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.close()
                 return
         else:
-            status, payload = answer
+            status, payload, *more = answer  # (status, payload[, headers])
+        headers = more[0] if more else {}
         # bytes: sent as they are (what a proxy in the way might answer), else JSON.
         raw = isinstance(payload, bytes)
         data = payload if raw else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/html" if raw else "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,7 @@ from runs.sdk import (
     StudioError,
     Workspace,
 )
-from runs.sdk.errors import error_for
+from runs.sdk.errors import TooManyRequestsError, error_for, retry_after
 from runs.sdk.heartbeat import heartbeater
 from runs.sdk.http import Client
 from tests.sdk.conftest import QUICK, wait_for
@@ -413,3 +415,74 @@ def test_a_beat_answered_after_its_run_ended_here_is_ignored(fake_ws, caplog):
         heartbeater._answered(run, {"status": "CancelRequested", "cancelRequested": True})
     assert called == []
     assert caplog.records == []
+
+
+TOO_MANY = {"error": {"code": "TooManyRequests", "message": "send again in 2 s"}}
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("2", 2.0),
+        ("0.5", 0.5),
+        ("0", 0.0),
+        ("-3", 0.0),
+        ("86400", 600.0),  # capped
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("nan", None),
+    ],
+)
+def test_retry_after_is_read_as_seconds(header, seconds):
+    assert retry_after(header) == seconds
+
+
+def test_a_retry_after_date_in_the_future_is_seconds_from_now():
+    when = datetime.now(UTC) + timedelta(seconds=30)
+    assert 25 <= retry_after(format_datetime(when, usegmt=True)) <= 30
+
+
+def test_a_429_waits_as_long_as_retry_after_says(fake_server, fake):
+    fake.script("GET", r"/runs/x$", (429, TOO_MANY, {"Retry-After": "2"}))
+    client = Client(fake_server.url, "t", "team", retries=2, backoff=QUICK)
+    slept: list[float] = []
+    answer = client.retrying(
+        lambda: client.send("GET", client.ws_path("/runs/x")), sleep=slept.append
+    )
+    assert answer.status_code == 200
+    assert slept == [2.0]  # not QUICK's milliseconds
+    assert len(fake.sent("GET", r"/runs/x$")) == 2
+
+
+def test_a_429_is_retried_even_for_a_create(fake_server, fake):
+    # A 429 is answered before anything is done: sending the create again is safe.
+    fake.script("POST", r"/runs$", (429, TOO_MANY, {"Retry-After": "0"}))
+    client = Client(fake_server.url, "t", "team", retries=2, backoff=QUICK)
+    document = client.json(
+        "POST", client.ws_path("/runs"), json_body={"experiment": "e"}, retry="unsent"
+    )
+    assert document["runId"]
+    assert len(fake.sent("POST", r"/runs$")) == 2
+
+
+def test_a_429_without_retry_after_backs_off_as_usual(fake_server, fake):
+    fake.script("GET", r"/runs/x$", (429, TOO_MANY))
+    client = Client(fake_server.url, "t", "team", retries=2, backoff=QUICK)
+    slept: list[float] = []
+    client.retrying(lambda: client.send("GET", client.ws_path("/runs/x")), sleep=slept.append)
+    assert len(slept) == 1
+    assert slept[0] <= QUICK.cap
+
+
+def test_the_429_error_carries_its_wait(fake_server, fake):
+    fake.script("GET", r"/runs/x$", *[(429, TOO_MANY, {"Retry-After": "0"})] * 3)
+    client = Client(fake_server.url, "t", "team", retries=1, backoff=QUICK)
+    with pytest.raises(TooManyRequestsError) as raised:
+        client.json("GET", client.ws_path("/runs/x"))
+    assert (raised.value.status, raised.value.code, raised.value.retry_after) == (
+        429,
+        "TooManyRequests",
+        0.0,
+    )
