@@ -26,7 +26,8 @@ def seconds_to_wait(token: ApiToken, now: float | None = None) -> int | None:
     if limit <= 0:
         return None
     now = time.time() if now is None else now
-    key = f"api-budget:{token.pk}:{int(now // window)}"
+    # By the token's hash, not its id: ids are reused after rows are deleted (SQLite).
+    key = f"api-budget:{token.token_hash[:32]}:{int(now // window)}"
     # add() creates the count only if missing; incr() is atomic on every cache backend.
     cache.add(key, 0, timeout=window + 5)
     try:
