@@ -1,5 +1,7 @@
 """Request guards in front of every view.
 
+`PermissionsPolicyMiddleware`: the browser features the studio never uses, off.
+
 `UnstorableTextMiddleware`: a NUL in a URL's path (or an API request's query
 string) is refused with a 400 before any view reads it. PostgreSQL cannot hold a
 NUL in text, not even as a query parameter, so a lookup by such an id or name would
@@ -47,3 +49,27 @@ class UnstorableTextMiddleware:
         if request.path.startswith("/api/"):
             return error_response(400, "BadRequest", message)
         return error_page(request, 400, message)
+
+
+# Features the studio never uses, off for its pages and anything inside them.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "ambient-light-sensor", "autoplay", "battery", "bluetooth",
+        "camera", "display-capture", "geolocation", "gyroscope", "hid", "idle-detection",
+        "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
+        "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
+    )
+)  # fmt: skip
+
+
+class PermissionsPolicyMiddleware:
+    """`Permissions-Policy` on every answer: no camera, microphone, location, payment..."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response

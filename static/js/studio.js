@@ -7,6 +7,12 @@
     if (event.target.closest("[data-history-back]")) history.back();
   });
 
+  // Polls marked data-poll-when-visible skip their turn while the tab is hidden (a
+  // trigger filter would say so in the markup, but filters are eval'd: allowEval is off).
+  document.addEventListener("htmx:confirm", function (event) {
+    if (document.hidden && event.target.closest("[data-poll-when-visible]")) event.preventDefault();
+  });
+
   // Copy-to-clipboard buttons: <button data-copy="text">.
   document.addEventListener("click", function (event) {
     const button = event.target.closest("[data-copy]");
