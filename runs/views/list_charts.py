@@ -9,6 +9,8 @@ the page, up to what the chart endpoints take.
 
 from __future__ import annotations
 
+import json
+
 from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 
@@ -47,7 +49,10 @@ def charts_context(
             (i, spec, chart.label, remove_urls[i])
             for i, (chart, spec) in enumerate(zip(charts, specs, strict=True))
         ],
+        # In an attribute, not a json_script: htmx swaps this section, and swapped
+        # content keeps no <script> element (htmx-config allowScriptTags is off).
         "charts_json": specs,
+        "charts_attribute": json.dumps(specs),
         "chart_series_url": reverse("runs:chart-series", args=[ws.slug]),
         "chart_values_url": reverse("runs:chart-values", args=[ws.slug]),
     }

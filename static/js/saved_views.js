@@ -55,8 +55,7 @@
     drawn.forEach(function (c) { c.destroy(); });
     drawn = [];
     drawnFor = section;
-    const data = document.getElementById("view-charts-data");
-    const charts = data ? JSON.parse(data.textContent) : [];
+    const charts = JSON.parse(section.dataset.charts || "[]");
     const runs = section.dataset.runs;
     section.querySelectorAll("[data-chart-index]").forEach(function (figure) {
       const chart = charts[Number(figure.dataset.chartIndex)];

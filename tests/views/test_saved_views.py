@@ -76,8 +76,9 @@ def test_a_view_shows_the_list_exactly_as_saved(reader_client, shared_view, runs
     assert response.context["modified"] is False
     html = response.content.decode()
     assert "failures by accuracy" in html
-    assert 'id="view-charts-data"' in html
-    assert '"metric": "acc"' in html
+    assert "data-charts=" in html
+    assert "&quot;metric&quot;: &quot;acc&quot;" in html
+    assert "<script" not in html.split('id="view-charts"')[1].split("</section>")[0]
     assert "Made by contributor" in html
     # The list's controls lead to the view's list URL, not to the plain run list.
     list_path = reverse("runs:saved-view-list", args=["team", shared_view.pk])
