@@ -284,7 +284,8 @@ HIDDEN_SCHEMES = [
     "[x](JAVA\u200bSCRIPT:alert(1))",
     "[x](unknown:thing)",
     "[x](//evil.example/phish)",
-    '<a href="/\\evil.example/phish">x</a>',
+    '<a href="/&#92;evil.example/phish">x</a>',
+    "[x](/\\\\evil.example/phish)",
     '<a href="&#92;&#92;evil.example/phish">x</a>',
 ]
 
