@@ -76,3 +76,10 @@ class Unauthorized(StudioError):
 
     code = "Unauthorized"
     http_status = 401
+
+
+class StorageFull(StudioError):
+    """The file storage has no space left (ENOSPC, a quota): nothing was stored."""
+
+    code = "InsufficientStorage"
+    http_status = 507

@@ -38,10 +38,13 @@ _CODE_BY_STATUS = {
     409: "Conflict",
     413: "PayloadTooLarge",
     429: "TooManyRequests",
+    507: "InsufficientStorage",
 }
 
 # The error answers an operation can give, for the OpenAPI document.
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 413, 429), ErrorOut)
+# ... and those of operations that write files: the storage may be full.
+FILE_ERRORS = {**ERRORS, 507: ErrorOut}
 
 
 class ApiError(Exception):

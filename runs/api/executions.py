@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from runs import selectors, services
 from runs.api.auth import member_run, member_workspace, refuse_run_scoped, token_of
 from runs.api.documents import run_document_model
-from runs.api.errors import ERRORS, ApiError, validation_message
+from runs.api.errors import ERRORS, FILE_ERRORS, ApiError, validation_message
 from runs.api.files import refuse_oversized_body
 from runs.api.schemas import (
     ClaimIn,
@@ -51,7 +51,7 @@ def _document(workspace: Workspace, run: Run) -> RunDocument:
     )
 
 
-@router.post("/w/{ws}/submit", response={201: RunDocument, **ERRORS}, url_name="run-submit")
+@router.post("/w/{ws}/submit", response={201: RunDocument, **FILE_ERRORS}, url_name="run-submit")
 @decorate_view(refuse_oversized_body)
 def run_submit(
     request: HttpRequest, ws: str, spec: Form[str], snapshot: File[UploadedFile]
@@ -80,7 +80,7 @@ def run_submit(
 
 @router.post(
     "/w/{ws}/runs/{run_id}/submit-child",
-    response={201: RunDocument, **ERRORS},
+    response={201: RunDocument, **FILE_ERRORS},
     url_name="run-submit-child",
 )
 @decorate_view(refuse_oversized_body)
@@ -143,7 +143,9 @@ def run_finish(request: HttpRequest, ws: str, run_id: str, body: FinishIn) -> Ru
 
 
 @router.post(
-    "/w/{ws}/runs/{run_id}/logs", response={200: LogOut, **ERRORS}, url_name="run-log-append"
+    "/w/{ws}/runs/{run_id}/logs",
+    response={200: LogOut, **FILE_ERRORS},
+    url_name="run-log-append",
 )
 def run_log_append(request: HttpRequest, ws: str, run_id: str, params: Query[LogQuery]) -> LogOut:
     """Append the request body (bytes) to the log `name` at byte `offset`. Bytes the log

@@ -16,7 +16,7 @@ from ninja.files import UploadedFile
 
 from runs import selectors, services
 from runs.api.auth import member_run
-from runs.api.errors import ERRORS, error_response
+from runs.api.errors import ERRORS, FILE_ERRORS, error_response
 from runs.api.schemas import FileOut, FileQuery, FilesOut
 from runs.file_content import open_run_file
 from runs.models import RunFile
@@ -54,7 +54,7 @@ def _file(rf: RunFile) -> FileOut:
 
 
 @router.post(
-    "/w/{ws}/runs/{run_id}/files", response={201: FileOut, **ERRORS}, url_name="file-upload"
+    "/w/{ws}/runs/{run_id}/files", response={201: FileOut, **FILE_ERRORS}, url_name="file-upload"
 )
 @decorate_view(refuse_oversized_body)
 def file_upload(

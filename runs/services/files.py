@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import posixpath
+from collections.abc import Iterator
 
 from django.core.files.base import ContentFile, File
 from django.db import models, transaction
 from django.utils import timezone
 
-from runs.exceptions import ValidationFailed
+from runs.exceptions import StorageFull, ValidationFailed
 from runs.file_content import open_run_file
 from runs.models import Run, RunFile, RunFilePart, one_or_none
 from runs.text import check_text
@@ -22,6 +25,21 @@ MAX_PARTS = 64
 MAX_PART_BYTES = 200
 # A growing log's parts are stored in a folder named after it with this ending.
 PARTS_SUFFIX = ".parts"
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def _space_for(path: str) -> Iterator[None]:
+    """A full disk (or quota) while writing `path` is StorageFull (507), not a 500."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE:
+            raise
+        raise StorageFull(
+            f"no space left on the studio's file storage to write {path!r}: nothing was "
+            "stored; ask the studio's administrator to free space"
+        ) from None
 
 
 def clean_path(path: str) -> str:
@@ -90,7 +108,8 @@ def run_file_upload(
     else:
         rf, old = RunFile(run=run, path=path, kind=kind), None
     try:
-        rf.file.save(posixpath.basename(path), content, save=False)
+        with _space_for(path):
+            rf.file.save(posixpath.basename(path), content, save=False)
     except (NotADirectoryError, FileExistsError, IsADirectoryError):
         # A clash the names above cannot see (a stray file on disk): the old file stays.
         raise ValidationFailed(
@@ -124,13 +143,15 @@ def run_file_append(*, run: Run, path: str, data: bytes, kind: str = RunFile.Kin
     if not data:
         return rf
     storage = rf.file.storage
-    name = storage.save(f"{rf.file.name}{PARTS_SUFFIX}/{rf.size:015d}", ContentFile(data))
+    with _space_for(path):
+        name = storage.save(f"{rf.file.name}{PARTS_SUFFIX}/{rf.size:015d}", ContentFile(data))
     RunFilePart.objects.create(run_file=rf, start=rf.size, size=len(data), name=name)
     rf.size += len(data)
     rf.updated = timezone.now()
     RunFile.objects.filter(pk=rf.pk).update(size=rf.size, updated=rf.updated)
     if RunFilePart.objects.filter(run_file=rf).count() > MAX_PARTS:
-        _merge_parts(rf)
+        with _space_for(path):
+            _merge_parts(rf)
     return rf
 
 
