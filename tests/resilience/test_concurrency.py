@@ -30,7 +30,7 @@ from tests.resilience.servers import studio
 from tests.workers import runworker, wait_until
 
 WRITERS = 8
-ROUNDS = 12
+ROUNDS = 6
 
 
 @pytest.fixture
