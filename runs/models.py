@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
 from runs.lifecycle import EXECUTING, TERMINAL, Status
 
@@ -372,7 +374,16 @@ class MetricBatch(models.Model):
 
 
 def run_file_path(instance: RunFile, filename: str) -> str:
-    return f"runs/{instance.run.workspace_id}/{instance.run_id}/{instance.kind}/{instance.path}"
+    """Where the storage keeps the file: its path in the run, the last part named "file"
+    when the storage would keep none of its characters ('»®', '">'); the run knows the
+    file by its path either way."""
+    folder, name = posixpath.split(instance.path)
+    try:
+        get_valid_filename(name)
+    except SuspiciousFileOperation:
+        name = "file"
+    where = f"runs/{instance.run.workspace_id}/{instance.run_id}/{instance.kind}"
+    return posixpath.join(where, folder, name)
 
 
 class RunFile(models.Model):

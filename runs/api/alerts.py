@@ -9,7 +9,7 @@ Tokens limited to one run's tree have no business here (403).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -32,6 +32,7 @@ from runs.api.schemas import (
 from runs.models import AlertRule, Notification, RunEvent, Workspace
 from runs.selectors import alerts as alert_selectors
 from runs.services import alerts as alert_services
+from runs.services.alerts import MAX_RUNNING_HOURS, MAX_SILENT_MINUTES
 from runs.status import Status as RunStatus
 
 router = Router(tags=["alerts"], by_alias=True)
@@ -155,6 +156,12 @@ class AlertsOut(Out):
     alerts: list[AlertOut]
 
 
+# Checked by the service (its message names the field); stated here for clients.
+Hours = Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_RUNNING_HOURS})]
+Minutes = Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_SILENT_MINUTES})]
+RuleStatus = Annotated[str, Field(json_schema_extra={"enum": ["Completed", "Failed", "Canceled"]})]
+
+
 class AlertIn(In):
     name: str = Field(default="", max_length=200)
     # Default: workspace for owners, personal for everyone else.
@@ -163,9 +170,9 @@ class AlertIn(In):
     filter: str = Field(default="", max_length=2000)
     run_id: str | None = Field(default=None, max_length=255)
     submitted_by_me: bool = False
-    statuses: list[str] = Field(default=[], max_length=10)
-    running_longer_than_hours: int | None = None
-    no_heartbeat_minutes: int | None = None
+    statuses: list[RuleStatus] = Field(default=[], max_length=10)
+    running_longer_than_hours: Hours | None = None
+    no_heartbeat_minutes: Minutes | None = None
     members: list[str] = Field(default=[], max_length=200)
     all_members: bool = False
     emails: list[str] = Field(default=[], max_length=50)
@@ -181,9 +188,9 @@ class AlertPatchIn(In):
     filter: str | None = Field(default=None, max_length=2000)
     run_id: str | None = Field(default=None, max_length=255)
     submitted_by_me: bool | None = None
-    statuses: list[str] | None = Field(default=None, max_length=10)
-    running_longer_than_hours: int | None = None
-    no_heartbeat_minutes: int | None = None
+    statuses: list[RuleStatus] | None = Field(default=None, max_length=10)
+    running_longer_than_hours: Hours | None = None
+    no_heartbeat_minutes: Minutes | None = None
     members: list[str] | None = Field(default=None, max_length=200)
     all_members: bool | None = None
     emails: list[str] | None = Field(default=None, max_length=50)

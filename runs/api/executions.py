@@ -51,7 +51,30 @@ def _document(workspace: Workspace, run: Run) -> RunDocument:
     )
 
 
-@router.post("/w/{ws}/submit", response={201: RunDocument, **FILE_ERRORS}, url_name="run-submit")
+def _spec_part(*, required: list[str]) -> dict:
+    """`spec` is JSON in a multipart part: the schema says so, so clients send an object."""
+    spec = SubmitSpec.model_json_schema(by_alias=True)
+    if "experiment" in required:  # a name, not null
+        name, _ = spec["properties"]["experiment"]["anyOf"]
+        spec["properties"]["experiment"] = name
+    return {
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"properties": {"spec": {**spec, "required": required}}},
+                    "encoding": {"spec": {"contentType": "application/json"}},
+                }
+            }
+        }
+    }
+
+
+@router.post(
+    "/w/{ws}/submit",
+    response={201: RunDocument, **FILE_ERRORS},
+    url_name="run-submit",
+    openapi_extra=_spec_part(required=["experiment", "script"]),
+)
 @decorate_view(refuse_oversized_body)
 def run_submit(
     request: HttpRequest, ws: str, spec: Form[str], snapshot: File[UploadedFile]
@@ -82,6 +105,7 @@ def run_submit(
     "/w/{ws}/runs/{run_id}/submit-child",
     response={201: RunDocument, **FILE_ERRORS},
     url_name="run-submit-child",
+    openapi_extra=_spec_part(required=["script"]),
 )
 @decorate_view(refuse_oversized_body)
 def run_submit_child(

@@ -54,7 +54,19 @@ def _file(rf: RunFile) -> FileOut:
 
 
 @router.post(
-    "/w/{ws}/runs/{run_id}/files", response={201: FileOut, **FILE_ERRORS}, url_name="file-upload"
+    "/w/{ws}/runs/{run_id}/files",
+    response={201: FileOut, **FILE_ERRORS},
+    url_name="file-upload",
+    # The service checks the kind (its message lists them); stated here for clients.
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"properties": {"kind": {"enum": RunFile.Kind.values}}}
+                }
+            }
+        }
+    },
 )
 @decorate_view(refuse_oversized_body)
 def file_upload(

@@ -6,7 +6,7 @@ what); tokens limited to one run's tree have no business with views (403).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest
@@ -58,16 +58,20 @@ class ViewsOut(Out):
     views: list[ViewOut]
 
 
+# Checked by the service (its message lists them); stated here for clients.
+Visibility = Annotated[str, Field(json_schema_extra={"enum": SavedView.Visibility.values})]
+
+
 class ViewCreateIn(In):
     name: str
-    visibility: str = SavedView.Visibility.PRIVATE
+    visibility: Visibility = SavedView.Visibility.PRIVATE
     state: dict[str, Any] = {}
     charts: list[Any] = []
 
 
 class ViewUpdateIn(In):
     name: str | None = None
-    visibility: str | None = None
+    visibility: Visibility | None = None
     state: dict[str, Any] | None = None
     charts: list[Any] | None = None
     # The version this change was made from: a 409 if someone saved since.

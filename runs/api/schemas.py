@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -25,6 +26,11 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from runs.keys import MAX_KEY, MAX_VALUE
+from runs.markdown import MAX_DESCRIPTION_CHARS
+from runs.models import NAME_RE
+from runs.services.metrics import MAX_SERIES_PER_BATCH, MAX_TEXT_VALUE
+from runs.services.runs import MAX_DISPLAY_NAME
 from runs.status import Status
 
 
@@ -36,9 +42,51 @@ def _utc(value: datetime) -> str:
 # Timestamps in documents: the same text in Python dumps and in JSON.
 UtcTime = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
 
+# ---- the rules the services enforce, stated for clients ------------------------------
+# The services check these (runs.keys, runs.models.NAME_RE, runs.services.files) and word
+# the errors; the schema states them too, so a client generated from it meets no
+# surprise 400. `_rules` only documents: it adds to the JSON schema, pydantic checks nothing.
+
+# One line of text: no control characters (C0, DEL, C1).
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+# Text in lines (descriptions, messages, text metric values): tabs and line breaks too.
+LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+# A key or metric name: one line, not blank.
+NOT_BLANK = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+# A run's file: a relative path (no leading '/', no '..' part), one line, not blank.
+FILE_PATH = r"^(?!\s*[/\\])(?!(?:.*[/\\])?\s*\.\.\s*(?:[/\\]|$))(?!\s*\.?\s*$)" + NOT_BLANK[1:]
+# A tag or property filter of a list: `key` or `key=value`.
+KEY_FILTER = (
+    r"^[^=\x00-\x1f\x7f-\x9f]*[^=\s\x00-\x1f\x7f-\x9f][^=\x00-\x1f\x7f-\x9f]*"
+    r"(=[^\x00-\x1f\x7f-\x9f]*)?$"
+)
+KEY_SCHEMA = {"minLength": 1, "maxLength": MAX_KEY, "pattern": NOT_BLANK}
+
+
+def _rules(**schema: Any) -> Any:
+    return Field(json_schema_extra=schema)
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema's integers include 2.0: a float without a fraction is that integer."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Experiment and compute target names.
+Name = Annotated[str, _rules(pattern=NAME_RE.pattern, minLength=1, maxLength=100)]
+Key = Annotated[str, _rules(**KEY_SCHEMA)]
+ValueText = Annotated[StrictStr, _rules(maxLength=MAX_VALUE, pattern=ONE_LINE)]
+DisplayName = Annotated[str, _rules(maxLength=MAX_DISPLAY_NAME, pattern=ONE_LINE)]
+Description = Annotated[str, _rules(maxLength=MAX_DESCRIPTION_CHARS, pattern=LINES)]
+FilePath = Annotated[str, _rules(maxLength=500, pattern=FILE_PATH)]
+KeyFilter = Annotated[str, _rules(pattern=KEY_FILTER)]
+TextPoint = Annotated[StrictStr, _rules(maxLength=MAX_TEXT_VALUE, pattern=LINES)]
+
 # Tag and property values are text; numbers and booleans are accepted and kept as text.
-TagValue = StrictStr | StrictBool | StrictInt | StrictFloat | None
-PropertyValue = StrictStr | StrictBool | StrictInt | StrictFloat
+TagValue = ValueText | StrictBool | StrictInt | StrictFloat | None
+PropertyValue = ValueText | StrictBool | StrictInt | StrictFloat
+Tags = Annotated[dict[str, TagValue], _rules(propertyNames=KEY_SCHEMA)]
+Properties = Annotated[dict[str, PropertyValue], _rules(propertyNames=KEY_SCHEMA)]
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Unix seconds up to the last second of year 9999.
@@ -148,7 +196,7 @@ class WorkspacesOut(Out):
 
 
 class ExperimentIn(In):
-    name: str
+    name: Name
 
 
 class ExperimentOut(Out):
@@ -166,8 +214,8 @@ class ExperimentsOut(Out):
 
 
 class RunCreateIn(In):
-    experiment: str
-    display_name: str = ""
+    experiment: Name
+    display_name: DisplayName = ""
     # Completed, Failed and Canceled only with endTimeUtc (an imported run).
     status: Literal[
         Status.RUNNING,
@@ -178,9 +226,9 @@ class RunCreateIn(In):
         Status.CANCELED,
     ] = Status.RUNNING
     target: str = Field(default="local", min_length=1, max_length=100)
-    description: str = ""
-    tags: dict[str, TagValue] | None = None
-    properties: dict[str, PropertyValue] | None = None
+    description: Description = ""
+    tags: Tags | None = None
+    properties: Properties | None = None
     # Imports from another tracker: when the run started and ended (ISO 8601 with a
     # time zone). An end time needs a start time and a final status.
     start_time_utc: AwareDatetime | None = None
@@ -188,12 +236,12 @@ class RunCreateIn(In):
 
 
 class RunUpdateIn(In):
-    display_name: str | None = None
-    description: str | None = None
+    display_name: DisplayName | None = None
+    description: Description | None = None
 
 
 class StatusIn(In):
-    status: str
+    status: Annotated[str, _rules(enum=[s.value for s in LIFECYCLE_STATUSES])]
 
 
 class FailIn(In):
@@ -207,8 +255,8 @@ class CancelIn(In):
 
 
 class TagsIn(In):
-    set_: dict[str, TagValue] | None = Field(default=None, alias="set")
-    remove: list[str] | None = None
+    set_: Tags | None = Field(default=None, alias="set")
+    remove: list[Key] | None = None
 
 
 class TagsOut(Out):
@@ -216,7 +264,7 @@ class TagsOut(Out):
 
 
 class PropertiesIn(In):
-    properties: dict[str, PropertyValue]
+    properties: Properties
 
 
 class PropertiesOut(Out):
@@ -224,10 +272,10 @@ class PropertiesOut(Out):
 
 
 class ChildrenIn(In):
-    count: int | None = Field(default=None, ge=1, le=1000, strict=True)
-    display_names: list[str] | None = None
-    tag_key: str | None = None
-    tag_values: list[PropertyValue] | None = None
+    count: Annotated[int, Field(ge=1, le=1000, strict=True), BeforeValidator(_whole)] | None = None
+    display_names: Annotated[list[DisplayName], _rules(minItems=1, maxItems=1000)] | None = None
+    tag_key: Key | None = None
+    tag_values: Annotated[list[PropertyValue], _rules(minItems=1, maxItems=1000)] | None = None
 
 
 class HeartbeatOut(Out):
@@ -252,7 +300,7 @@ class HeartbeatsOut(Out):
 
 # ---- metrics ------------------------------------------------------------------------
 
-Step = Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX)]
+Step = Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX), BeforeValidator(_whole)]
 # A step in a query string, where every value is text.
 StepText = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 UnixTime = Annotated[float, Field(strict=True, ge=0, le=MAX_UNIX_TIME, allow_inf_nan=False)]
@@ -262,8 +310,8 @@ class SeriesBody(In):
     """The points of one metric, column by column (no object per point): numbers, or the
     strings and booleans of a text series."""
 
-    name: str
-    values: list[StrictFloat] | list[StrictStr | StrictBool]
+    name: Key
+    values: list[StrictFloat] | list[TextPoint | StrictBool]
     steps: list[Step] | None = None
     times: list[UnixTime] | None = None
 
@@ -271,12 +319,12 @@ class SeriesBody(In):
 class MetricBatchIn(In):
     # An idempotency key: a batch sent again with the same key stores nothing.
     key: str = Field(default="", max_length=MAX_IDEMPOTENCY_KEY)
-    series: list[SeriesBody]
+    series: Annotated[list[SeriesBody], _rules(maxItems=MAX_SERIES_PER_BATCH)]
 
 
 class RunSeriesBody(In):
     run_id: str = Field(min_length=1, max_length=255)
-    series: list[SeriesBody]
+    series: Annotated[list[SeriesBody], _rules(maxItems=MAX_SERIES_PER_BATCH)]
 
 
 class MetricBatchesIn(In):
@@ -356,8 +404,8 @@ class ChildrenQuery(QueryParams):
     recursive: bool = False
     # Each of these may repeat: ?status=Running&status=Queued, ?tag=quality=great&tag=flagged.
     status: list[Status] = []
-    tag: list[str] = []
-    property_: list[str] = Field(default=[], alias="property")
+    tag: list[KeyFilter] = []
+    property_: list[KeyFilter] = Field(default=[], alias="property")
     page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE)
 
@@ -374,7 +422,7 @@ class RunListQuery(ChildrenQuery):
 
 
 class SeriesQuery(QueryParams):
-    name: str
+    name: Key
     start_step: StepText | None = None
     end_step: StepText | None = None
 
@@ -382,7 +430,7 @@ class SeriesQuery(QueryParams):
 class RunsSeriesQuery(QueryParams):
     # Comma-separated run ids (at most MAX_SERIES_RUNS).
     runs: str = Field(min_length=1, max_length=30_000)
-    name: str
+    name: Key
     # Each run's line is downsampled to at most this many points (min/max per bucket).
     max_points: int = Field(default=2000, ge=4, le=100_000)
     start_step: StepText | None = None
@@ -390,7 +438,7 @@ class RunsSeriesQuery(QueryParams):
 
 
 class FileQuery(QueryParams):
-    name: str
+    name: FilePath
     # Bytes to skip: a tail reader asks from where it stopped.
     offset: int = Field(default=0, ge=0, le=INT64_MAX)
 
@@ -401,12 +449,12 @@ class FileQuery(QueryParams):
 class SubmitSpec(In):
     """The `spec` part of a submission (multipart, beside the `snapshot` file)."""
 
-    experiment: str | None = Field(default=None, min_length=1, max_length=100)
-    script: str = Field(min_length=1, max_length=500)
+    experiment: Name | None = None
+    script: FilePath
     arguments: list[StrictStr] = Field(default=[], max_length=200)
     target: str = Field(default="local", min_length=1, max_length=100)
-    display_name: str = ""
-    tags: dict[str, TagValue] | None = None
+    display_name: DisplayName = ""
+    tags: Tags | None = None
 
 
 class ClaimIn(In):
@@ -429,7 +477,7 @@ class FinishIn(In):
 
 
 class LogQuery(QueryParams):
-    name: str
+    name: FilePath
     offset: int = Field(ge=0, le=INT64_MAX)
 
 
@@ -461,7 +509,7 @@ class ComputeTargetsOut(Out):
 
 
 class ComputeTargetIn(In):
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
     executor: Literal["local", "celery"] = "local"
     description: str = Field(default="", max_length=500)
 

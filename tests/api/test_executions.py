@@ -252,7 +252,7 @@ def test_compute_targets_list_create_delete(owner_api, api_client, workspace, ex
     [
         ({"name": "local"}, 409, "Conflict", "every workspace has it"),
         ({"name": "bad name"}, 400, "ValidationError", "not a valid name"),
-        ({"name": ""}, 400, "BadRequest", "at least 1 character"),
+        ({"name": ""}, 400, "ValidationError", "not a valid name"),
         ({"name": "x", "executor": "slurm"}, 400, "BadRequest", "body.executor"),
         ({"name": "x", "description": "d" * 501}, 400, "BadRequest", "body.description"),
         ({"name": "dup"}, 409, "Conflict", "has a compute target 'dup'"),

@@ -35,6 +35,15 @@ def test_upload_list_download(api_client, run):
     assert 'filename="model.pt"' in got["Content-Disposition"]
 
 
+@pytest.mark.parametrize("name", ["»®", 'outputs/">', "=\u00bb\u00ae"])
+def test_a_name_the_storage_keeps_nothing_of_is_still_stored(api_client, run, name):
+    """The storage keeps only safe characters of a file's name; the run keeps the name."""
+    response = upload(api_client, run, b"x", name=name)
+    assert response.status_code == 201, response.content
+    got = api_client.get(run_url(run, "/files/content"), {"name": response.json()["name"]})
+    assert content(got) == b"x"
+
+
 def test_upload_without_a_name_uses_the_file_name(api_client, run):
     assert upload(api_client, run).json()["name"] == "local.bin"
 
