@@ -53,7 +53,7 @@ class Studio:
         if self.proc is not None and self.proc.poll() is not None:
             raise AssertionError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
         try:
-            return requests.get(f"{self.url}/accounts/login/", timeout=2).status_code == 200
+            return requests.get(f"{self.url}/api/workspaces", timeout=2).status_code == 401
         except requests.RequestException:
             return False
 

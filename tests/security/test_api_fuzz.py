@@ -114,7 +114,10 @@ def owner_token(db) -> str:
 CROSS_FIELD = {
     "POST /api/w/{ws}/runs/{run_id}/children": r"display names given for|count is \d+ but",
     "GET /api/w/{ws}/runs/{run_id}/metrics/series": r"startStep -?\d+ is after endStep",
-    "GET /api/w/{ws}/runs": r"^position \d+:|filter",
+    "GET /api/w/{ws}/metrics/series": r"startStep -?\d+ is after endStep|runs: |not found",
+    # An imported run's times against each other and its status.
+    "POST /api/w/{ws}/runs": r"endTimeUtc|startTimeUtc",
+    "GET /api/w/{ws}/runs": r"^position \d+:|filter|cannot sort by",
     "POST /api/w/{ws}/views": r"a view needs a name|a view's name|run list parameter|state|chart",
     "PATCH /api/w/{ws}/views/{view_id}": r"a view needs a name|a view's name|run list "
     r"parameter|state|chart",

@@ -222,6 +222,7 @@ API: dict[str, tuple[dict[str, str], Body]] = {
         lambda w: {"runs": [{"runId": w.run.pk, "series": SERIES}]},
     ),
     "GET /w/{ws}/runs/{run_id}/metrics/series?name=loss": (_api(A_READ, "404"), None),
+    "GET /w/{ws}/metrics/series?name=loss&runs={run_id}": (_api(A_READ, "404"), None),
     "POST /w/{ws}/runs/{run_id}/files": (
         _api(A_WRITE, "404"),
         lambda w: {"multipart": {"file": SimpleUploadedFile("out.txt", b"x"), "name": "o.txt"}},
