@@ -17,7 +17,7 @@ from ninja.files import UploadedFile
 from runs import selectors, services
 from runs.api.auth import member_run
 from runs.api.errors import ERRORS, FILE_ERRORS, error_response
-from runs.api.schemas import FileOut, FileQuery, FilesOut
+from runs.api.schemas import FILE_PATH, FileOut, FileQuery, FilesOut
 from runs.file_content import open_run_file
 from runs.models import RunFile
 
@@ -57,12 +57,17 @@ def _file(rf: RunFile) -> FileOut:
     "/w/{ws}/runs/{run_id}/files",
     response={201: FileOut, **FILE_ERRORS},
     url_name="file-upload",
-    # The service checks the kind (its message lists them); stated here for clients.
+    # The service checks the name and the kind (its messages say why); stated for clients.
     openapi_extra={
         "requestBody": {
             "content": {
                 "multipart/form-data": {
-                    "schema": {"properties": {"kind": {"enum": RunFile.Kind.values}}}
+                    "schema": {
+                        "properties": {
+                            "name": {"type": "string", "maxLength": 500, "pattern": FILE_PATH},
+                            "kind": {"enum": RunFile.Kind.values},
+                        }
+                    }
                 }
             }
         }

@@ -25,7 +25,9 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0")) or None
 
 
 def _settings(default: int, **kwargs) -> settings:
-    return settings(max_examples=EXAMPLES or default, deadline=None, derandomize=True, **kwargs)
+    return settings(
+        max_examples=EXAMPLES or default, deadline=None, derandomize=True, database=None, **kwargs
+    )
 
 
 # Text with what breaks parsers: quotes, backslashes, backticks, controls, non-ASCII.
