@@ -22,8 +22,10 @@ from runs.api.documents import run_url
 from runs.api.errors import ERRORS
 from runs.api.schemas import (
     DEFAULT_PER_PAGE,
+    LINES,
     MAX_PAGE,
     MAX_PER_PAGE,
+    ONE_LINE,
     In,
     Out,
     QueryParams,
@@ -159,15 +161,17 @@ class AlertsOut(Out):
 # Checked by the service (its message names the field); stated here for clients.
 Hours = Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_RUNNING_HOURS})]
 Minutes = Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_SILENT_MINUTES})]
+OneLine = Annotated[str, Field(json_schema_extra={"pattern": ONE_LINE})]
+Lines = Annotated[str, Field(json_schema_extra={"pattern": LINES})]
 RuleStatus = Annotated[str, Field(json_schema_extra={"enum": ["Completed", "Failed", "Canceled"]})]
 
 
 class AlertIn(In):
-    name: str = Field(default="", max_length=200)
+    name: OneLine = Field(default="", max_length=200)
     # Default: workspace for owners, personal for everyone else.
     scope: Literal["workspace", "personal"] | None = None
     experiment: str | None = Field(default=None, max_length=100)
-    filter: str = Field(default="", max_length=2000)
+    filter: Lines = Field(default="", max_length=2000)
     run_id: str | None = Field(default=None, max_length=255)
     submitted_by_me: bool = False
     statuses: list[RuleStatus] = Field(default=[], max_length=10)
@@ -175,17 +179,17 @@ class AlertIn(In):
     no_heartbeat_minutes: Minutes | None = None
     members: list[str] = Field(default=[], max_length=200)
     all_members: bool = False
-    emails: list[str] = Field(default=[], max_length=50)
-    webhook: str = Field(default="", max_length=2000)
+    emails: list[OneLine] = Field(default=[], max_length=50)
+    webhook: OneLine = Field(default="", max_length=2000)
 
 
 class AlertPatchIn(In):
     """The fields to change; the others keep their value."""
 
-    name: str | None = Field(default=None, max_length=200)
+    name: OneLine | None = Field(default=None, max_length=200)
     scope: Literal["workspace", "personal"] | None = None
     experiment: str | None = Field(default=None, max_length=100)
-    filter: str | None = Field(default=None, max_length=2000)
+    filter: Lines | None = Field(default=None, max_length=2000)
     run_id: str | None = Field(default=None, max_length=255)
     submitted_by_me: bool | None = None
     statuses: list[RuleStatus] | None = Field(default=None, max_length=10)
@@ -193,8 +197,8 @@ class AlertPatchIn(In):
     no_heartbeat_minutes: Minutes | None = None
     members: list[str] | None = Field(default=None, max_length=200)
     all_members: bool | None = None
-    emails: list[str] | None = Field(default=None, max_length=50)
-    webhook: str | None = Field(default=None, max_length=2000)
+    emails: list[OneLine] | None = Field(default=None, max_length=50)
+    webhook: OneLine | None = Field(default=None, max_length=2000)
 
 
 class MuteIn(In):

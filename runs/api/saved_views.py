@@ -21,6 +21,7 @@ from runs.api.schemas import (
     DEFAULT_PER_PAGE,
     MAX_PAGE,
     MAX_PER_PAGE,
+    NOT_BLANK,
     In,
     Out,
     QueryParams,
@@ -62,15 +63,19 @@ class ViewsOut(Out):
 Visibility = Annotated[str, Field(json_schema_extra={"enum": SavedView.Visibility.values})]
 
 
+# A view's name: one line, not blank (the service says why not).
+ViewName = Annotated[str, Field(json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})]
+
+
 class ViewCreateIn(In):
-    name: str
+    name: ViewName
     visibility: Visibility = SavedView.Visibility.PRIVATE
     state: dict[str, Any] = {}
     charts: list[Any] = []
 
 
 class ViewUpdateIn(In):
-    name: str | None = None
+    name: ViewName | None = None
     visibility: Visibility | None = None
     state: dict[str, Any] | None = None
     charts: list[Any] | None = None

@@ -245,8 +245,10 @@ class StatusIn(In):
 
 
 class FailIn(In):
-    error_code: str | None = Field(default=None, max_length=MAX_ERROR_CODE)
-    message: str = Field(default="", max_length=MAX_ERROR_MESSAGE)
+    error_code: Annotated[str, _rules(pattern=ONE_LINE)] | None = Field(
+        default=None, max_length=MAX_ERROR_CODE
+    )
+    message: Annotated[str, _rules(pattern=LINES)] = Field(default="", max_length=MAX_ERROR_MESSAGE)
     details: Any = None
 
 
@@ -458,7 +460,7 @@ class SubmitSpec(In):
 
 
 class ClaimIn(In):
-    worker: str = Field(min_length=1, max_length=255)
+    worker: Annotated[str, _rules(pattern=ONE_LINE)] = Field(min_length=1, max_length=255)
 
 
 class ClaimOut(Out):
@@ -511,9 +513,11 @@ class ComputeTargetsOut(Out):
 class ComputeTargetIn(In):
     name: Name
     executor: Literal["local", "celery"] = "local"
-    description: str = Field(default="", max_length=500)
+    description: Annotated[str, _rules(pattern=LINES)] = Field(default="", max_length=500)
 
 
 class WorkerIn(In):
-    name: str = Field(min_length=1, max_length=255)
-    targets: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=100)
+    name: Annotated[str, _rules(pattern=ONE_LINE)] = Field(min_length=1, max_length=255)
+    targets: list[Annotated[str, Field(min_length=1, max_length=100), _rules(pattern=ONE_LINE)]] = (
+        Field(max_length=100)
+    )

@@ -18,10 +18,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from runs import services
 from runs.notifications import sender
 from tests.security import html_check
-from tests.security.xss_payloads import KNOWN_SCHEME_HOLES, PAYLOADS, SCHEME_FORMS
+from tests.security.xss_payloads import PAYLOADS
 from tests.security.xss_world import FIELDS, HARMLESS, Planted, XssWorld, build_xss_world
 
 SHARDS = int(os.environ.get("XSS_SHARDS", "4"))
@@ -30,15 +29,6 @@ SHARDS = int(os.environ.get("XSS_SHARDS", "4"))
 # page and its log, the lists, and a few view and rule pages.
 FULL = os.environ.get("XSS_FULL", "") == "1"
 SAMPLE = 3
-
-# Payloads built on a scheme the sanitiser lets through today (tab or newline split,
-# invisible characters): checked on their own below, expected to fail until fixed.
-KNOWN_HOLES = [
-    p
-    for p in PAYLOADS
-    if any(form.format(s) == p for s in KNOWN_SCHEME_HOLES for form in SCHEME_FORMS)
-]
-CHECKED = [p for p in PAYLOADS if p not in KNOWN_HOLES]
 
 # Any count of a pair: for pages listing many things, only new kinds of markup count.
 ANY = 10**9
@@ -135,7 +125,7 @@ def _any_count(html: str | object) -> Counter:
 
 
 def _shard(index: int) -> list[str]:
-    return CHECKED[index::SHARDS]
+    return PAYLOADS[index::SHARDS]
 
 
 def check_world(world: XssWorld, client) -> dict[str, list[str]]:
@@ -181,25 +171,3 @@ def test_payloads_are_neutralised_on_every_page_and_email(db, client, settings, 
     assert set(world.stored) | set(world.refused) == set(FIELDS)
     assert sum(world.stored.values()) > len(payloads) * 10
     assert len(mail.outbox) == sum(p.rule is not None for p in world.planted) + 1
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="sanitiser strictness: a URL's scheme is read as written, so javascript split "
-    "by a tab, newline or space, or with invisible characters (U+200B, U+FEFF, U+00AD), "
-    "survives as an href or src",
-)
-def test_known_scheme_holes_are_neutralised(db, client):
-    """The holes are in the description's sanitiser: its region of the run page says."""
-    world = build_xss_world([])
-    client.force_login(world.owner)
-    ws, run = world.workspace.slug, world.harmless.described
-    url = reverse("runs:run-part", args=[ws, run.pk, "run-description"])
-    base = html_check.markup(_get(client, url))
-    problems = {}
-    for payload in KNOWN_HOLES:
-        services.run_update(run=run, description=payload)
-        found = html_check.problems(_get(client, url), base, markdown=True)
-        if found:
-            problems[payload] = found
-    assert problems == {}

@@ -159,7 +159,9 @@ def build_xss_world(payloads: list[str]) -> XssWorld:
     default_experiment = services.experiment_get_or_create(workspace=ws, name="xss")
     world = XssWorld(ws, owner, [], None)  # type: ignore[arg-type]
     world.harmless = _plant(world, actor, HARMLESS, default_experiment)
+    # Still running (a refused error message leaves a planted run so): its live log too.
     bare = services.run_create(experiment=default_experiment, user=owner)
+    services.run_file_append(run=bare, path="logs/std_log.txt", data=b"running\n")
     world.bare = Planted("", bare, bare)
     world.stored.clear()
     world.refused.clear()
