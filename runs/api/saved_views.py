@@ -180,7 +180,8 @@ def view_detail(request: HttpRequest, ws: str, view_id: int) -> ViewOut:
 def view_update(request: HttpRequest, ws: str, view_id: int, body: ViewUpdateIn) -> ViewOut:
     """Change the name, visibility, state or charts (each a new version)."""
     workspace, view = _view(request, ws, view_id)
-    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    # null is "leave it as it is", as elsewhere in the API's PATCHes.
+    changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"version"})
     view_services.saved_view_update(
         view=view, actor=workspace.membership, expected_version=body.version, **changes
     )

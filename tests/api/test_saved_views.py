@@ -90,6 +90,13 @@ def test_patch_changes_what_is_given_and_counts_versions(api_client):
     )
 
 
+def test_a_null_in_a_patch_leaves_the_field_as_it_is(api_client):
+    view = create(api_client).json()
+    response = api_client.patch_json(f"{BASE}/{view['id']}", {"visibility": None, "name": "x"})
+    assert response.status_code == 200, response.content
+    assert (response.json()["name"], response.json()["visibility"]) == ("x", view["visibility"])
+
+
 def test_delete_then_the_view_is_gone_with_a_message(api_client, reader_api):
     view = create(api_client, visibility="workspace").json()
     url = f"{BASE}/{view['id']}"
