@@ -14,7 +14,6 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from runs.api.documents import run_document
+from runs.durations import duration_text
 from runs.models import AlertRule, Notification, Run
 
 # Runs listed by name in a grouped message; the rest are counted.
@@ -40,20 +40,6 @@ def one_line(text: str, limit: int) -> str:
 
 def absolute(path: str) -> str:
     return settings.STUDIO_BASE_URL + path
-
-
-def format_duration(delta: timedelta | None) -> str:
-    """`2 h 05 min`, `3 min 05 s`, `12.4 s`; empty when the run never started."""
-    if delta is None:
-        return ""
-    seconds = max(delta.total_seconds(), 0.0)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s"
 
 
 def _value(value: float | None) -> str:
@@ -89,7 +75,7 @@ def run_line(run: Run, status: str) -> RunLine:
         name=run.display_name or run.pk,
         experiment=run.experiment.name,
         status=status,
-        duration=format_duration(run.duration),
+        duration=duration_text(run.duration),
         submitter=run.submitted_by.get_username() if run.submitted_by else "",
         url=absolute(reverse("runs:run-detail", args=[run.workspace.slug, run.pk])),
         error_code=run.error_code if status == "Failed" else "",

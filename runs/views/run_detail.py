@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -20,6 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from runs import selectors
+from runs.durations import duration_text
 from runs.forms_detail import DescriptionForm, DisplayNameForm, StatusSeenForm, TagForm
 from runs.http import StudioRequest
 from runs.models import Role, Run, RunFile, Workspace
@@ -32,27 +32,10 @@ TEMPLATE = "runs/run_detail.html"
 # -- context pieces, shared by the page and the partials ---------------------------------
 
 
-def format_duration(delta: timedelta | None) -> str:
-    """`1 h 02 min`, `3 min 05 s`, `12.4 s`; empty before the run starts."""
-    if delta is None:
-        return ""
-    seconds = max(delta.total_seconds(), 0.0)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days} d {hours:02d} h {minutes:02d} min"
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s"
-
-
 def overview_context(run: Run) -> dict:
     details = run.error_details
     return {
-        "duration": format_duration(run.duration),
+        "duration": duration_text(run.duration),
         "error_json": json.dumps(details, indent=2, sort_keys=True, default=str)
         if details not in (None, "", {}, [])
         else "",

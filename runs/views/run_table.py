@@ -9,7 +9,7 @@ a status in words) is decided here.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from runs import selectors
+from runs.durations import duration_short
 from runs.forms import RunListForm
 from runs.http import StudioRequest
 from runs.lifecycle import LABELS as STATUS_LABELS
@@ -53,23 +54,6 @@ COLUMN_GROUPS = {
 
 
 # --- what values say --------------------------------------------------------------------
-
-
-def format_duration(value: timedelta | None) -> str:
-    """`4h 02m`, `3m 12s`, `45s`: short and sortable by eye."""
-    if value is None:
-        return ""
-    seconds = max(0, int(value.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
 
 
 def format_value(column: Column, value: Any) -> str:
@@ -213,7 +197,7 @@ class RowRenderer:
                 when = _when(run.ended, self.tz)
                 yield f'<td id="c{index}-{rid}" class="num"{swap}>{when}</td>'
             elif key == "duration":
-                text = format_duration(run.duration)
+                text = duration_short(run.duration)
                 yield f'<td id="c{index}-{rid}" class="num"{swap}>{text}</td>'
             elif key == "tags":
                 yield f'<td class="col-tags">{self._tags_html(row)}</td>'
