@@ -9,6 +9,7 @@ from django.urls import reverse
 from runs import services
 from runs.models import AlertMute, AlertRule, Membership, Role, SavedView
 from runs.services import saved_views as view_services
+from runs.status import Status
 from tests.factories import ExperimentFactory, RunFactory
 
 NEW = reverse("runs:alert-create", args=["team"])
@@ -247,6 +248,19 @@ def test_the_status_changes_page_filters(reader_client, workspace):
     assert "finishes" in by_exp
     assert ">fails<" not in by_exp
     assert reader_client.get(page_url + "?page=zz").status_code == 200
+
+
+def test_the_status_changes_page_reads_statuses_as_words_and_pages_keep_filters(
+    reader_client, workspace
+):
+    exp = ExperimentFactory(workspace=workspace, name="mnist")
+    for _ in range(51):
+        services.run_cancel(run=RunFactory(experiment=exp, status=Status.NOT_STARTED))
+    page_url = reverse("runs:status-events", args=["team"])
+    html = reader_client.get(page_url + "?status=Canceled&experiment=mnist").content.decode()
+    assert ">Not Started<" in html
+    assert ">NotStarted<" not in html
+    assert 'href="?status=Canceled&amp;experiment=mnist&amp;page=2"' in html
 
 
 def test_the_header_links_every_workspace_page_to_settings(reader_client, workspace):

@@ -195,6 +195,9 @@ def test_activity_lists_who_changed_what_newest_first(reader_client, run, contri
     assert "status-CancelRequested" in items[1]
     assert "contributor" in items[1]
     assert "quality" in items[2]
+    # Statuses read as words, as on every badge.
+    assert ">Cancel Requested<" in items[1]
+    assert "CancelRequested<" not in html
 
 
 def test_description_renders_the_cached_html(reader_client, run):
