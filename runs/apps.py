@@ -11,6 +11,7 @@ class RunsConfig(AppConfig):
         from runs.services import maintenance
 
         connection_created.connect(maintenance.optimize_when_due, dispatch_uid="runs-optimize")
+        connection_created.connect(maintenance.planner_settings, dispatch_uid="runs-planner")
         post_migrate.connect(
             maintenance.optimize_after_migrate, sender=self, dispatch_uid="runs-analyze"
         )

@@ -254,6 +254,9 @@ STUDIO_HEARTBEAT_TIMEOUT = env_float("STUDIO_HEARTBEAT_TIMEOUT", 120.0)
 # SQLite: how often (seconds, per process) a new connection checks whether the query
 # planner's statistics are stale and refreshes them (runs.services.maintenance); 0: never.
 STUDIO_DB_OPTIMIZE_INTERVAL = env_float("STUDIO_DB_OPTIMIZE_INTERVAL", 600.0)
+# PostgreSQL: the planner's max_parallel_workers_per_gather on the studio's connections
+# (runs.services.maintenance); 0: no parallel plans; negative: the server's own setting.
+DATABASE_PARALLEL_WORKERS = env_int("DATABASE_PARALLEL_WORKERS", 0)
 
 # Email: SMTP when EMAIL_HOST is set; otherwise each message is written to a file
 # under EMAIL_FILE_PATH, which the Alerts page's Outbox tab shows (the embedded setup).

@@ -7,7 +7,8 @@ loads (seed_demo, import_mlflow), hourly in the worker (statistics_refresh, once
 runs table is past SMALL_TABLE) and, at most once per STUDIO_DB_OPTIMIZE_INTERVAL
 seconds in each process, when a connection opens and the runs table has grown past
 twice what the statistics saw. PostgreSQL's autovacuum analyses by itself; bulk
-loads still ask for ANALYZE at once.
+loads still ask for ANALYZE at once. PostgreSQL connections start with the
+planner's parallel workers set (planner_settings).
 """
 
 from __future__ import annotations
@@ -98,6 +99,19 @@ def optimize_when_due(sender, connection, **kwargs) -> None:
             log.info("ANALYZE: %.0f ms", (time.perf_counter() - started) * 1000)
     except Exception:  # a busy or read-only database: plans stay as they were
         log.warning("could not refresh the planner's statistics", exc_info=True)
+
+
+def planner_settings(sender, connection, **kwargs) -> None:
+    """On a new PostgreSQL connection: the planner's parallel workers as
+    DATABASE_PARALLEL_WORKERS says (0 by default). The list's queries read a page's
+    worth of rows through indexes; starting workers cost more than they saved (the
+    tag count at 1,000,000 runs: 20 ms with two workers, 7 ms without)."""
+    workers = settings.DATABASE_PARALLEL_WORKERS
+    if connection.vendor != "postgresql" or workers < 0:
+        return
+    with connection.cursor() as cursor:
+        # A whole number written in: SET takes no bound parameters.
+        cursor.execute(f"SET max_parallel_workers_per_gather = {int(workers)}")
 
 
 def optimize_after_migrate(sender, using: str = "default", **kwargs) -> None:
