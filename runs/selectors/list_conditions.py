@@ -173,6 +173,14 @@ _INNER = "rl_cond"
 _BELOW = "rl_below"
 
 
+def _fence() -> str:
+    """PostgreSQL: ends a tree's EXISTS so that it is tested root by root through the
+    (root, parent) index. Without it the planner hashed every matching descendant
+    of the workspace first, sized for all the roots where a page tests a few dozen
+    (free text `vit` at 1,000,000 runs: a 25 ms page query, 0.5 ms with it)."""
+    return " OFFSET 0" if connections[Run.objects.db].vendor == "postgresql" else ""
+
+
 @dataclass(frozen=True)
 class RunCondition:
     """A condition on runs compiled once to SQL, to test the run of any table alias.
@@ -231,7 +239,7 @@ class RunCondition:
         sql = (
             f"({own} OR EXISTS (SELECT 1 FROM {table(Run)} {b} "  # noqa: S608 - aliases only
             f"WHERE {b}.{qn('root_id')} = {qn(alias)}.{qn('id')} "
-            f"AND {b}.{qn('parent_id')} IS NOT NULL AND {below}))"
+            f"AND {b}.{qn('parent_id')} IS NOT NULL AND {below}{_fence()}))"
         )
         return sql, [*own_params, *below_params]
 
