@@ -10,6 +10,10 @@ def membership_for(user, slug: str) -> Membership | None:
     """The user's membership of the workspace `slug`, or None."""
     if user is None or not user.is_authenticated:
         return None
+    # Read with the user's API token (services.token_authenticate): no second query.
+    known = getattr(user, "token_membership", None)
+    if known is not None and known.workspace.slug == slug:
+        return known
     # At most one row (one membership per user and workspace): no ORDER BY for first().
     found = Membership.objects.select_related("workspace").filter(user=user, workspace__slug=slug)
     return next(iter(found[:1]), None)

@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from runs.exceptions import Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -62,18 +63,52 @@ def token_create(
     return token, secret
 
 
+# The user's membership of the token's workspace, read with the token: the request's
+# workspace check (selectors.membership_for) then sends no query of its own.
+# select_related does not follow a filtered relation through the user: its columns.
+# (A FilteredRelation is bound to the query it is added to: a new one each time.)
+def _member() -> FilteredRelation:
+    return FilteredRelation(
+        "user__memberships", condition=Q(user__memberships__workspace=F("workspace"))
+    )
+
+
+_MEMBER_COLUMNS = {f"member_{name}": F(f"member__{name}") for name in ("id", "role", "created")}
+
+
+def _token_membership(token: ApiToken) -> Membership | None:
+    """The membership read with the token (None without a workspace or a membership)."""
+    if token.member_id is None:
+        return None
+    membership = Membership.from_db(
+        token._state.db,
+        ["id", "workspace_id", "user_id", "role", "created"],
+        [
+            token.member_id,
+            token.workspace_id,
+            token.user_id,
+            token.member_role,
+            token.member_created,
+        ],
+    )
+    membership.workspace, membership.user = token.workspace, token.user
+    return membership
+
+
 def token_authenticate(secret: str) -> ApiToken | None:
     """The token whose secret this is, or None for an unknown one; Unauthorized, saying
-    why, for a revoked or expired token."""
+    why, for a revoked or expired token. Its user carries its membership of the token's
+    workspace as `token_membership` (selectors.membership_for reads it)."""
     if not secret or len(secret) > 200:
         return None
     token = one_or_none(
-        ApiToken.objects.select_related("user", "workspace", "run").filter(
-            token_hash=_hash(secret), user__is_active=True
-        )
+        ApiToken.objects.annotate(member=_member(), **_MEMBER_COLUMNS)
+        .select_related("user", "workspace", "run")
+        .filter(token_hash=_hash(secret), user__is_active=True)
     )
     if token is None:
         return None
+    token.user.token_membership = _token_membership(token)
     now = timezone.now()
     if token.revoked_at is not None:
         raise Unauthorized(
