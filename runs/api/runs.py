@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import Query, Router, Status
 
 from runs import list_state, query, selectors, services
@@ -221,10 +221,17 @@ def run_cancel(
 @router.patch("/w/{ws}/runs/{run_id}/tags", response={200: TagsOut, **ERRORS}, url_name="run-tags")
 def run_tags(request: HttpRequest, ws: str, run_id: str, body: TagsIn) -> TagsOut:
     """Set and remove tags in one transaction."""
-    _, run = member_run(request, ws, run_id, write=True, lean=True)
-    tags = services.run_set_tags(
-        run=run, tags=body.set_, remove=body.remove, actor=token_of(request).user
-    )
+    workspace = member_workspace(request, ws, write=True)
+    token = token_of(request)
+    # The run and its tags in one query, inside the change's transaction (as
+    # member_run would find it, without a query of its own).
+    with transaction.atomic():
+        found = selectors.run_with_tags(workspace=workspace, run_id=run_id)
+        if found is None or not token.allows_run(found[0]):
+            raise Http404(f"run {run_id!r} not found in workspace {ws!r}")
+        tags = services.run_set_tags(
+            run=found[0], current=found[1], tags=body.set_, remove=body.remove, actor=token.user
+        )
     return TagsOut(tags=tags)
 
 

@@ -30,7 +30,6 @@ def check_tags(tags: dict[str, str | None]) -> dict[str, str | None]:
     return {check_key("tag", k): check_value("tag", k, v, nullable=True) for k, v in tags.items()}
 
 
-@transaction.atomic
 def run_set_tags(
     *,
     run: Run,
@@ -38,8 +37,15 @@ def run_set_tags(
     remove: list[str] | None = None,
     actor=None,
     record: bool = True,
+    current: dict[str, str | None] | None = None,
 ) -> dict[str, str | None]:
-    """Set and/or remove tags in one transaction; returns the run's tags after."""
+    """Set and/or remove tags in one transaction; returns the run's tags after.
+
+    `current`: the run's tags as the caller read them inside its own transaction
+    (with the run: selectors.run_with_tags), else they are read here. Within a
+    caller's transaction no savepoint is taken (two statements less): input is
+    checked before anything is written, and a database error fails that transaction.
+    """
     tags = tags or {}
     remove = remove or []
     if len(tags) + len(remove) > MAX_TAGS_PER_REQUEST:
@@ -49,7 +55,23 @@ def run_set_tags(
     both = drop & clean.keys()
     if both:
         raise ValidationFailed(f"tag {sorted(both)[0]!r} is both set and removed")
-    current = dict(Tag.objects.filter(run=run).values_list("key", "value"))
+    with transaction.atomic(savepoint=False):
+        return _write_tags(run, clean, drop, actor, record, current)
+
+
+def _write_tags(
+    run: Run,
+    clean: dict[str, str | None],
+    drop: set[str],
+    actor,
+    record: bool,
+    current: dict[str, str | None] | None,
+) -> dict[str, str | None]:
+    """run_set_tags' writes: the tags, their activity rows, the search text's tags."""
+    if current is None:
+        current = dict(Tag.objects.filter(run=run).values_list("key", "value"))
+    else:
+        current = dict(current)
     events = []
     new = [Tag(run=run, key=k, value=v) for k, v in clean.items() if k not in current]
     changed = [k for k, v in clean.items() if k in current and current[k] != v]
