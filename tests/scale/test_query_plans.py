@@ -15,8 +15,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from runs import services
 from runs.models import Experiment
 from runs.services.maintenance import database_optimize
+from tests.conftest import ApiClient
 from tests.scale.bulk import insert_runs
 
 RUNS = 100_000
@@ -100,7 +102,17 @@ def big_workspace(request, api_client, workspace):
     return workspace
 
 
-def test_per_run_api_calls_read_the_run_by_its_key_at_100k_runs(api_client, big_workspace):
+@pytest.fixture(params=["workspace token", "token of every workspace"])
+def token_client(request, api_client, api_user, big_workspace):
+    """A workspace's token (its membership read with it) or one made before tokens had one."""
+    if request.param == "token of every workspace":
+        return api_client
+    _, secret = services.token_create(user=api_user, name="laptop", workspace=big_workspace)
+    return ApiClient(secret, api_user)
+
+
+def test_per_run_api_calls_read_the_run_by_its_key_at_100k_runs(token_client, big_workspace):
+    api_client = token_client
     run = f"/api/w/{big_workspace.slug}/runs/bulk_{RUNS // 3}"
     calls = [
         ("get run", "get", "", None),
