@@ -68,7 +68,8 @@ def token_authenticate(secret: str) -> ApiToken | None:
     if not secret or len(secret) > 200:
         return None
     token = one_or_none(
-        ApiToken.objects.select_related("user", "workspace", "run").filter(
+        # The user with it; the run of a run-scoped token is read when a request needs it.
+        ApiToken.objects.select_related("user").filter(
             token_hash=_hash(secret), user__is_active=True
         )
     )
