@@ -1,7 +1,7 @@
 """Load test: 50 browser-like sessions browse the studio while 8 SDK clients ingest.
 
     .venv/bin/python bench/load.py [--runs 20000] [--sessions 50] [--clients 8]
-                                   [--seconds 60] [--workers 2] [--threads 4]
+                                   [--seconds 60] [--workers 2] [--threads 4] [--step-ms 0]
 
 Loopback only, bounded in time. Seeds `bench/results/load-<runs>.sqlite3` once (bench/
 seed.py; kept between runs), collects the static files, and starts the production
@@ -12,7 +12,9 @@ DEBUG off, WhiteNoise. Then, for `--seconds`:
   page every 0.2-1.0 s: the run list (the five queries of bench/runlist.py, a few
   pages deep), its htmx partial with another sort, the exact total, a run's page, its
   chart data, the compare chart data of five runs;
-- `--clients` SDK processes log runs of 3 metrics x 100 steps one after another.
+- `--clients` SDK processes log runs of 3 metrics x 100 steps one after another: as
+  fast as the studio takes them (the default: the server saturated), or with a
+  training step of `--step-ms` between steps, as a sweep of short trials does.
 
 Printed: requests a second, p50/p95/p99 latency and errors of the browsing, the
 runs and points the SDK clients stored (their last runs' counts checked), and the
@@ -110,11 +112,13 @@ class Stats:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.latencies: list[float] = []
+        self.by_kind: dict[str, list[float]] = {}
         self.errors: list[str] = []
 
-    def add(self, seconds: float, error: str | None) -> None:
+    def add(self, kind: str, seconds: float, error: str | None) -> None:
         with self.lock:
             self.latencies.append(seconds)
+            self.by_kind.setdefault(kind, []).append(seconds)
             if error:
                 self.errors.append(error)
 
@@ -137,18 +141,24 @@ def session(base: str, run_ids: list[str], deadline: float, stats: Stats, seed: 
         run = rng.choice(run_ids)
         choice = rng.random()
         if choice < 0.35:
-            url, headers = f"{base}/w/scale/runs/?{query}&page={rng.randint(1, 5)}", {}
+            kind, headers = "run list", {}
+            url = f"{base}/w/scale/runs/?{query}&page={rng.randint(1, 5)}"
         elif choice < 0.55:
-            url, headers = f"{base}/w/scale/runs/?{query}&sort={rng.choice(SORTS)}", htmx
+            kind, headers = "list partial, sorted", htmx
+            url = f"{base}/w/scale/runs/?{query}&sort={rng.choice(SORTS)}"
         elif choice < 0.62:
-            url, headers = f"{base}/w/scale/runs/count/?{query}", htmx
+            kind, headers = "exact total", htmx
+            url = f"{base}/w/scale/runs/count/?{query}"
         elif choice < 0.85:
-            url, headers = f"{base}/w/scale/runs/{run}/", {}
+            kind, headers = "run page", {}
+            url = f"{base}/w/scale/runs/{run}/"
         elif choice < 0.93:
-            url, headers = f"{base}/w/scale/runs/{run}/metrics.json?name=m0&name=m1&name=m2", {}
+            kind, headers = "run chart data", {}
+            url = f"{base}/w/scale/runs/{run}/metrics.json?name=m0&name=m1&name=m2"
         else:
+            kind, headers = "compare chart data", {}
             five = ",".join(rng.sample(run_ids, 5))
-            url, headers = f"{base}/w/scale/charts/series.json?runs={five}&metric=m0", {}
+            url = f"{base}/w/scale/charts/series.json?runs={five}&metric=m0"
         start = time.perf_counter()
         error = None
         try:
@@ -157,12 +167,13 @@ def session(base: str, run_ids: list[str], deadline: float, stats: Stats, seed: 
                 error = f"{response.status_code} {url}"
         except requests.RequestException as exc:
             error = f"{type(exc).__name__} {url}"
-        stats.add(time.perf_counter() - start, error)
+        stats.add(kind, time.perf_counter() - start, error)
         time.sleep(rng.uniform(0.2, 1.0))
 
 
-def ingest_client(url: str, token: str, seconds: float, out) -> None:
-    """An SDK process: small runs (3 metrics x 100 steps), one after another."""
+def ingest_client(url: str, token: str, seconds: float, step_ms: float, out) -> None:
+    """An SDK process: small runs (3 metrics x 100 steps), one after another, a training
+    step taking `step_ms` (0: as fast as the studio takes them)."""
     from runs.sdk import Experiment, Workspace
 
     ws = Workspace(url=url, token=token, name="scale")
@@ -170,9 +181,12 @@ def ingest_client(url: str, token: str, seconds: float, out) -> None:
     deadline = time.monotonic() + seconds
     runs = 0
     last = None
+    pace = threading.Event()
     while time.monotonic() < deadline:
         run = exp.start_logging()
         for step in range(100):
+            if step_ms:
+                pace.wait(step_ms / 1000)  # the training step's work
             run.log("loss", 1.0 / (step + 1), step=step)
             run.log("accuracy", step / 100, step=step)
             run.log("lr", 0.1, step=step)
@@ -202,6 +216,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--step-ms",
+        type=float,
+        default=0,
+        help="each SDK client's training step, in ms (0: log as fast as the studio takes it)",
+    )
     args = parser.parse_args()
 
     import multiprocessing
@@ -237,7 +257,9 @@ def main() -> None:
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
         clients = [
-            context.Process(target=ingest_client, args=(base, token, args.seconds, results))
+            context.Process(
+                target=ingest_client, args=(base, token, args.seconds, args.step_ms, results)
+            )
             for _ in range(args.clients)
         ]
         stats = Stats()
@@ -274,8 +296,9 @@ def main() -> None:
     runs_done = sum(r for r, _ in ingested)
     counts_ok = all(c == {"loss": 100, "accuracy": 100, "lr": 100} for _, c in ingested)
     workers = {pid: mb for pid, mb in peak.items() if pid != server.pid}
+    pace = f"a step every {args.step_ms:g} ms" if args.step_ms else "flat out"
     print(
-        f"\n{args.sessions} sessions + {args.clients} SDK clients, {elapsed:.0f} s, "
+        f"\n{args.sessions} sessions + {args.clients} SDK clients ({pace}), {elapsed:.0f} s, "
         f"gunicorn {args.workers} x {args.threads} threads, {args.runs:,} runs seeded\n"
     )
     print(f"browsing: {len(lat):,} requests, {len(lat) / elapsed:.1f} a second")
@@ -283,6 +306,13 @@ def main() -> None:
         f"latency: p50 {pct(0.50):.0f} ms, p95 {pct(0.95):.0f} ms, p99 {pct(0.99):.0f} ms, "
         f"median {statistics.median(lat) * 1000:.0f} ms"
     )
+    for kind, seconds in sorted(stats.by_kind.items()):
+        seconds = sorted(seconds)
+        p99 = seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))] * 1000
+        print(
+            f"  {kind}: {len(seconds):,}, p50 {statistics.median(seconds) * 1000:.0f} ms, "
+            f"p99 {p99:.0f} ms"
+        )
     print(f"errors: {len(stats.errors)}" + (f" (first: {stats.errors[0]})" if stats.errors else ""))
     print(
         f"ingest: {runs_done:,} runs, {runs_done * 300:,} points "

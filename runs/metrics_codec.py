@@ -4,10 +4,14 @@
   zeros;
 - times (unix seconds) as int64 microseconds, by delta of delta: points logged at a
   steady pace become small numbers (kept to the microsecond, as datetimes are);
-- values (float64) XOR the previous value (Gorilla's idea): neighbours share their
-  sign, exponent and leading mantissa bits, which become zero bytes. Values that are
-  all float32 numbers (what a framework's float32 tensors give: `loss.item()`) are
-  stored as 4-byte words, bit for bit the same once read back.
+- values (float64) as their bit patterns, each chunk by whichever of three
+  transforms packs it smallest: XOR the previous value (Gorilla's idea: neighbours
+  share sign, exponent and leading mantissa bits, which become zero bytes), or the
+  difference of the patterns as integers, or the difference of differences (a
+  smooth curve, a decaying learning rate: the high bytes of a steady slope cancel),
+  both zigzagged. Values that are all float32 numbers (what a framework's float32
+  tensors give: `loss.item()`) are stored as 4-byte words, bit for bit the same once
+  read back.
 
 Every column's 8-byte words are then byte-shuffled (all first bytes, then all second
 bytes, ...) so that those zero bytes stand together, and deflated. A column starts
@@ -85,8 +89,53 @@ def decode_ints(blob: bytes | memoryview) -> np.ndarray:
         return np.cumsum(np.cumsum(d, dtype=np.int64), dtype=np.int64)
 
 
+# Values: (word dtype, transform) by format byte. FORMAT and FORMAT_F32 are XOR.
+_VALUE_FORMS = {
+    FORMAT: ("<u8", "xor"),
+    FORMAT_F32: ("<u4", "xor"),
+    b"\x03": ("<u8", "delta"),
+    b"\x04": ("<u8", "delta2"),
+    b"\x05": ("<u4", "delta"),
+    b"\x06": ("<u4", "delta2"),
+}
+_FORM_OF = {v: k for k, v in _VALUE_FORMS.items()}
+# Words of a column tried with each transform to choose one (all of a smaller column).
+_SAMPLE = 1024
+
+
+def _transform(u: np.ndarray, how: str) -> np.ndarray:
+    """Unsigned words -> the transformed words (wrapping integer arithmetic)."""
+    if how == "xor":
+        x = u.copy()
+        x[1:] ^= u[:-1]
+        return x
+    signed = u.view(u.dtype.str.replace("u", "i"))
+    bits = np.int64(signed.dtype.itemsize * 8 - 1).astype(signed.dtype)
+    one = np.ones(1, dtype=signed.dtype)[0]
+    with np.errstate(over="ignore"):
+        d = np.diff(signed, prepend=signed.dtype.type(0))
+        if how == "delta2":
+            d = np.diff(d, prepend=signed.dtype.type(0))
+        return ((d << one) ^ (d >> bits)).view(u.dtype)
+
+
+def _untransform(x: np.ndarray, how: str) -> np.ndarray:
+    if not x.size:
+        return x
+    if how == "xor":
+        return np.bitwise_xor.accumulate(x)
+    one = x.dtype.type(1)
+    d = ((x >> one) ^ (x.dtype.type(0) - (x & one))).view(x.dtype.str.replace("u", "i"))
+    with np.errstate(over="ignore"):
+        d = np.cumsum(d, dtype=d.dtype)
+        if how == "delta2":
+            d = np.cumsum(d, dtype=d.dtype)
+    return d.view(x.dtype)
+
+
 def encode_floats(items) -> bytes:
-    """float64 numbers, each XOR the one before it: bit for bit (NaN payloads, -0.0).
+    """float64 numbers bit for bit (NaN payloads, -0.0), each chunk in the transform
+    that packs its first words smallest (see the module docstring).
 
     When every value survives float32 unchanged (its bits compared, so NaN payloads
     and -0.0 too), 4-byte words are stored.
@@ -95,22 +144,35 @@ def encode_floats(items) -> bytes:
     with np.errstate(over="ignore", invalid="ignore"):
         narrow = v.astype("<f4")
     if np.array_equal(narrow.astype("<f8").view("<u8"), v.view("<u8")):
-        u, form = narrow.view("<u4"), FORMAT_F32
+        u, dtype = narrow.view("<u4"), "<u4"
     else:
-        u, form = v.view("<u8"), FORMAT
-    x = u.copy()
-    x[1:] ^= u[:-1]
-    return _pack(x, form)
+        u, dtype = v.view("<u8"), "<u8"
+    sample = u[:_SAMPLE]
+    best = None
+    for how in ("xor", "delta", "delta2"):
+        packed = _pack(_transform(sample, how), _FORM_OF[dtype, how])
+        if best is None or len(packed) < len(best[1]):
+            best = (how, packed)
+    how, packed = best
+    if u.size <= _SAMPLE:
+        return packed
+    return _pack(_transform(u, how), _FORM_OF[dtype, how])
 
 
-_FLOAT_FORMS = {FORMAT: "<u8", FORMAT_F32: "<u4"}
+def holds_float32(blob: bytes | memoryview) -> bool:
+    """Whether a values column holds 4-byte (float32) words."""
+    form = _VALUE_FORMS.get(bytes(blob[:1]))
+    return form is not None and form[0] == "<u4"
 
 
 def decode_floats(blob: bytes | memoryview) -> np.ndarray:
     """The float64 array encode_floats packed."""
-    x = _unpack(blob, _FLOAT_FORMS)
-    if x.size:
-        x = np.bitwise_xor.accumulate(x)
+    blob = bytes(blob)
+    form = _VALUE_FORMS.get(blob[:1])
+    if form is None:
+        raise CodecError(f"unknown metric column format {blob[:1]!r}")
+    dtype, how = form
+    x = _untransform(_unpack(blob, {blob[:1]: dtype}), how)
     return x.view("<f4").astype("<f8") if x.dtype.itemsize == 4 else x.view("<f8")
 
 

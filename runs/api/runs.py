@@ -16,10 +16,12 @@ from runs.api.schemas import (
     CancelIn,
     ChildrenIn,
     ChildrenQuery,
+    EndIn,
     FailIn,
     HeartbeatOut,
     HeartbeatsIn,
     HeartbeatsOut,
+    MetricBatchIn,
     PropertiesIn,
     PropertiesOut,
     RunCreateIn,
@@ -184,27 +186,51 @@ def run_status(request: HttpRequest, ws: str, run_id: str, body: StatusIn) -> Ru
     return run_document_model(run)
 
 
-@router.post("/w/{ws}/runs/{run_id}/complete", response=RUN, url_name="run-complete")
-def run_complete(request: HttpRequest, ws: str, run_id: str) -> RunDocument:
-    """Mark the run Completed."""
-    _, run = member_run(request, ws, run_id, write=True, for_document=True)
-    services.run_complete(run=run, actor=token_of(request).user)
+def _last_points(batch: MetricBatchIn | None) -> services.LastPoints | None:
+    """A run end's last metric points, as the metric batch endpoint takes them."""
+    if batch is None:
+        return None
+    series = [
+        services.SeriesIn(name=s.name, values=s.values, steps=s.steps, times=s.times)
+        for s in batch.series
+    ]
+    return services.LastPoints(series=series, key=batch.key)
+
+
+def _ended(run: Run) -> RunDocument:
+    """The document of a run just ended: its tags, properties and latest values read after
+    the end stored its last points."""
+    run.document_parts = selectors.run_document_parts(run_id=run.pk)
     return run_document_model(run)
+
+
+@router.post("/w/{ws}/runs/{run_id}/complete", response=RUN, url_name="run-complete")
+def run_complete(
+    request: HttpRequest, ws: str, run_id: str, body: EndIn | None = None
+) -> RunDocument:
+    """Mark the run Completed; `metrics` (a metric batch) is stored first, in the same
+    transaction: a short run costs two requests, create and complete."""
+    body = body or EndIn()
+    _, run = member_run(request, ws, run_id, write=True)
+    services.run_complete(run=run, actor=token_of(request).user, last=_last_points(body.metrics))
+    return _ended(run)
 
 
 @router.post("/w/{ws}/runs/{run_id}/fail", response=RUN, url_name="run-fail")
 def run_fail(request: HttpRequest, ws: str, run_id: str, body: FailIn | None = None) -> RunDocument:
-    """Mark the run Failed, with an error code, message and details."""
+    """Mark the run Failed, with an error code, message and details (and, as complete
+    does, its last metric points)."""
     body = body or FailIn()
-    _, run = member_run(request, ws, run_id, write=True, for_document=True)
+    _, run = member_run(request, ws, run_id, write=True)
     services.run_fail(
         run=run,
         actor=token_of(request).user,
         error_code=body.error_code,
         message=body.message,
         details=body.details,
+        last=_last_points(body.metrics),
     )
-    return run_document_model(run)
+    return _ended(run)
 
 
 @router.post("/w/{ws}/runs/{run_id}/cancel", response=RUN, url_name="run-cancel")

@@ -244,14 +244,6 @@ class StatusIn(In):
     status: Annotated[str, _rules(enum=[s.value for s in LIFECYCLE_STATUSES])]
 
 
-class FailIn(In):
-    error_code: Annotated[str, _rules(pattern=ONE_LINE)] | None = Field(
-        default=None, max_length=MAX_ERROR_CODE
-    )
-    message: Annotated[str, _rules(pattern=LINES)] = Field(default="", max_length=MAX_ERROR_MESSAGE)
-    details: Any = None
-
-
 class CancelIn(In):
     immediate: StrictBool = False
 
@@ -334,6 +326,21 @@ class MetricBatchesIn(In):
 
     key: str = Field(default="", max_length=MAX_IDEMPOTENCY_KEY)
     runs: list[RunSeriesBody] = Field(min_length=1)
+
+
+class EndIn(In):
+    """The end of a run (complete): optionally with its last metric points, stored first."""
+
+    metrics: MetricBatchIn | None = None
+
+
+class FailIn(In):
+    error_code: Annotated[str, _rules(pattern=ONE_LINE)] | None = Field(
+        default=None, max_length=MAX_ERROR_CODE
+    )
+    message: Annotated[str, _rules(pattern=LINES)] = Field(default="", max_length=MAX_ERROR_MESSAGE)
+    details: Any = None
+    metrics: MetricBatchIn | None = None
 
 
 class MetricBatchOut(Out):

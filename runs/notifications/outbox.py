@@ -52,10 +52,12 @@ def status_changed(*, run: Run, status: str) -> int:
     flag = RULE_FLAGS.get(status)
     if flag is None:
         return 0
-    # One query, usually answering nothing: the rules of the run's workspace for this status.
-    rules = list(_rules().filter(**{flag: True}, workspace__runs=run.pk))
-    if not rules:
+    # A cheap query, usually answering nothing: the workspace's rules for this status.
+    wanted = AlertRule.objects.filter(**{flag: True}, workspace__runs=run.pk)
+    ids = list(wanted.values_list("pk", flat=True))
+    if not ids:
         return 0
+    rules = list(_rules().filter(pk__in=ids))
     # The run, and each filter's verdict on it, in one query.
     filters = {f"rule_{r.pk}": _filter_q(r) for r in rules if r.filter}
     verdicts = {

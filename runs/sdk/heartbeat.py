@@ -47,7 +47,9 @@ class Heartbeater:
 
     def add(self, run: Beating) -> None:
         with self._cond:
-            self._due[run] = time.monotonic()
+            # The first beat one interval on: creating the run stamped its heartbeat, and a
+            # run shorter than that (a sweep's small trial) costs no request for it.
+            self._due[run] = time.monotonic() + run.heartbeat_interval
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, name="studio-heartbeat", daemon=True

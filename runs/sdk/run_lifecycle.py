@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from runs.sdk.heartbeat import TERMINAL, heartbeater
 from runs.sdk.interrupt import interrupt_main
 from runs.sdk.logs import STD_LOG, LogTail
 from runs.sdk.run_base import RunBase
+from runs.sdk.sender import columns
 
 logger = logging.getLogger("runs.sdk")
 
@@ -55,6 +57,11 @@ class LifecyclePart(RunBase):
             if self._ended and self._doc is not None and self._doc["status"] == target:
                 return self._doc
             heartbeater.remove(self)
+            if action != "cancel":
+                document = self._end_with_last_points(action, target, body or {})
+                if document is not None:
+                    self._ended = True
+                    return document
             refused: StudioError | None = None
             try:
                 self._sender.close(self.flush_timeout)
@@ -67,6 +74,30 @@ class LifecyclePart(RunBase):
             if refused is not None:
                 raise refused
             return document
+
+    def _end_with_last_points(self, action: str, target: str, body: dict) -> dict | None:
+        """Send the points still buffered with the end itself (one request, stored in one
+        transaction); None when that cannot be (points in flight or spilled, nothing
+        buffered, or the studio refused the request): the end then flushes first.
+
+        The points keep their idempotency key whatever happens: given back to the sender
+        under it, they are stored once even if the end's answer was lost.
+        """
+        items = self._sender.hand_over()
+        if not items:
+            return None
+        key = uuid.uuid4().hex
+        batch = {"key": key, "series": columns(items)}
+        try:
+            document = self._move(action, target, {**body, "metrics": batch})
+        except StudioConnectionError:
+            self._sender.give_back(items, key)
+            raise
+        except StudioError:
+            self._sender.give_back(items, key)
+            return None
+        self._sender.close(self.flush_timeout)
+        return document
 
     def complete(self) -> None:
         """Flush the metrics and mark the run Completed."""

@@ -66,6 +66,16 @@ class SenderOptions:
     backoff: Backoff = field(default_factory=lambda: Backoff(base=0.2, cap=5.0))
 
 
+class Keyed:
+    """Points to be sent again under the idempotency key they were first sent with."""
+
+    __slots__ = ("key", "items")
+
+    def __init__(self, key: str, items: list[tuple]) -> None:
+        self.key = key
+        self.items = items
+
+
 class Marker:
     """A flush request queued among the points: set once everything before it is stored."""
 
@@ -106,8 +116,8 @@ class Request:
 
     __slots__ = ("key", "parts", "path", "body")
 
-    def __init__(self, client: Client, parts: list[Part]) -> None:
-        self.key = uuid.uuid4().hex
+    def __init__(self, client: Client, parts: list[Part], key: str | None = None) -> None:
+        self.key = key or uuid.uuid4().hex
         self.parts = parts
         if len(parts) == 1:
             self.path = parts[0].sender.path
@@ -145,7 +155,8 @@ class MetricSender:
         self.threshold = 0
         self.lock = threading.Lock()  # serialises taking points with spilling them
         self.loaded: deque = deque()  # points read back from the oldest spill file
-        self.segments: deque = deque()  # spill files (path, count) and markers, oldest first
+        # Spill files (path, count), flush markers and Keyed resends, oldest first.
+        self.segments: deque = deque()
         self.spill_path: Path | None = None
         self.errors: list[StudioError] = []
         self.sent = 0  # points acknowledged by the studio
@@ -187,7 +198,11 @@ class MetricSender:
 
     def pending(self) -> int:
         """Points logged but not acknowledged yet (approximate while points are logged)."""
-        spilled = sum(s[1] for s in list(self.segments) if isinstance(s, tuple))
+        spilled = sum(
+            s[1] if isinstance(s, tuple) else len(s.items)
+            for s in list(self.segments)
+            if s.__class__ is not Marker
+        )
         # Flush markers wait among the points: they are not points.
         buffered = sum(1 for p in list(self.points) if p.__class__ is not Marker)
         return buffered + len(self.loaded) + spilled + self.inflight
@@ -222,7 +237,8 @@ class MetricSender:
         The thread lets go once it finds the buffer empty; a training loop still logging
         (a cancel's callback ran beside it) keeps the run served, so the wait is short.
         """
-        self.flush(timeout)
+        if not self.idle() or self.errors:
+            self.flush(timeout)
         self.closing = True
         released = self.dispatcher.release(self)
         self.dispatcher.wake.set()
@@ -278,13 +294,49 @@ class MetricSender:
                 segment = self.segments.popleft()
                 if segment.__class__ is Marker:
                     return [segment]
+                if segment.__class__ is Keyed:
+                    self.inflight += len(segment.items)
+                    return [segment]
                 path, _ = segment
                 with open(path, encoding="utf-8") as fh:
                     self.loaded = deque(tuple(p) for p in json.load(fh))
                 os.unlink(path)
             source = self.loaded or self.points
             pop = source.popleft
-            return [pop() for _ in range(min(len(source), limit))]
+            items = [pop() for _ in range(min(len(source), limit))]
+            # Counted under the lock, so hand_over() never sees them neither buffered nor
+            # in flight.
+            self.inflight += sum(1 for i in items if i.__class__ is not Marker)
+            return items
+
+    def hand_over(self) -> list[tuple] | None:
+        """Every buffered point, taken from the sender to go with the run's end (one
+        request for both), or None when the end must wait for a flush instead: points
+        in flight, spilled or past one request's limits, or a flush() waiting among them.
+        """
+        with self.lock:
+            if self.inflight or self.loaded or self.segments:
+                return None
+            n = len(self.points)
+            if n > self.options.batch_points:
+                return None
+            pop = self.points.popleft
+            items = [pop() for _ in range(n)]
+            if any(i.__class__ is Marker for i in items) or (
+                len({i[0] for i in items}) > self.options.batch_series
+            ):
+                # Back where they were (Run.log() appends at the other end meanwhile).
+                self.points.extendleft(reversed(items))
+                return None
+            return items
+
+    def give_back(self, items: list[tuple], key: str) -> None:
+        """Handed-over points whose request may not have been stored: first in line again,
+        sent under the same idempotency `key`, so they are stored once either way."""
+        with self.lock:
+            self.segments.appendleft(Keyed(key, items))
+        self.start()
+        self.dispatcher.wake.set()
 
     def split(self, items: list[tuple]) -> list[list[tuple]]:
         """Points -> consecutive parts of at most batch_series series each."""
@@ -365,6 +417,8 @@ class Dispatcher:
         """Let go of a closed run at once if it has nothing left to send."""
         with self.lock:
             self._release()
+            if sender not in self.senders:
+                sender.released.set()
             return sender.released.is_set()
 
     def _release(self) -> None:
@@ -406,12 +460,15 @@ class Dispatcher:
             if room <= 0:
                 break
             items = sender.take(room)
+            if items and items[0].__class__ is Keyed:
+                keyed = items[0]
+                self.outbox.append(Request(self.client, [Part(sender, keyed.items)], keyed.key))
+                continue
             points = [i for i in items if i.__class__ is not Marker]
             markers += [i for i in items if i.__class__ is Marker]
             if not points:
                 continue
             room -= len(points)
-            sender.inflight += len(points)
             parts += [Part(sender, chunk) for chunk in sender.split(points)]
         request: list[Part] = []
         for part in parts:

@@ -52,6 +52,7 @@ from runs.selectors.run_list import (
 from runs.selectors.runs import (
     RUN_DOCUMENT_PREFETCH,
     metric_kind,
+    run_document_parts,
     run_files,
     run_get,
     run_latest_metrics,
@@ -110,6 +111,7 @@ __all__ = [
     "membership_for",
     "memberships_of",
     "run_files",
+    "run_document_parts",
     "run_get",
     "run_with_tags",
     "metric_kind",

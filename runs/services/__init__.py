@@ -27,6 +27,7 @@ from runs.services.metrics import (
 from runs.services.properties import run_add_properties
 from runs.services.runs import (
     CancelResult,
+    LastPoints,
     run_cancel,
     run_complete,
     run_create,
@@ -82,6 +83,7 @@ __all__ = [
     "run_add_properties",
     "run_cancel",
     "runs_cancel",
+    "LastPoints",
     "run_complete",
     "run_create",
     "run_create_children",

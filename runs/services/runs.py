@@ -25,6 +25,7 @@ from runs.models import (
     Workspace,
     run_search_text,
 )
+from runs.services.metrics import SeriesIn, metric_log_batch
 from runs.services.properties import check_properties
 from runs.services.search import runs_refresh_search_text
 from runs.services.tags import check_tags
@@ -243,9 +244,17 @@ def run_set_status(*, run: Run, to: str, actor=None) -> Run:
     return status.transition(run, to, actor=actor)
 
 
-def run_complete(*, run: Run, actor=None) -> Run:
-    """Mark the run Completed."""
-    return status.transition(run, Status.COMPLETED, actor=actor)
+@dataclass(frozen=True)
+class LastPoints:
+    """The metric points a process sends with its run's end (a metric batch and its key)."""
+
+    series: list[SeriesIn]
+    key: str = ""
+
+
+def run_complete(*, run: Run, actor=None, last: LastPoints | None = None) -> Run:
+    """Mark the run Completed, after storing `last` (see run_end)."""
+    return run_end(run=run, to=Status.COMPLETED, actor=actor, last=last)
 
 
 def run_fail(
@@ -255,10 +264,36 @@ def run_fail(
     error_code: str | None = None,
     message: str = "",
     details=None,
+    last: LastPoints | None = None,
 ) -> Run:
-    """Mark the run Failed with an error (code, message, details)."""
+    """Mark the run Failed with an error (code, message, details), after storing `last`."""
     error = clean_error({"code": error_code, "message": message, "details": details})
-    return status.transition(run, Status.FAILED, actor=actor, error=error)
+    return run_end(run=run, to=Status.FAILED, actor=actor, error=error, last=last)
+
+
+def run_end(
+    *, run: Run, to: str, actor=None, error: dict | None = None, last: LastPoints | None = None
+) -> Run:
+    """Move the run to the terminal status `to`, storing its `last` metric points first.
+
+    One transaction, so a short run costs two requests (create, end) instead of three.
+    The points are kept even when the move is refused (InvalidTransition, raised after
+    they are committed): a run cancelled meanwhile keeps what its process logged, as it
+    would had the points come in their own batch. A batch whose key was stored before
+    (a retry of an end whose answer was lost) stores nothing again.
+    """
+    if last is None or not last.series:
+        return status.transition(run, to, actor=actor, error=error)
+    refused: InvalidTransition | None = None
+    with transaction.atomic():
+        metric_log_batch(run=run, series=last.series, key=last.key)
+        try:
+            status.transition(run, to, actor=actor, error=error)
+        except InvalidTransition as exc:
+            refused = exc
+    if refused is not None:
+        raise refused
+    return run
 
 
 def clean_error(error: dict) -> dict:

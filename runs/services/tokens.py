@@ -102,8 +102,10 @@ def token_authenticate(secret: str) -> ApiToken | None:
     if not secret or len(secret) > 200:
         return None
     token = one_or_none(
+        # The user and the workspace with its membership; the run of a run-scoped token
+        # is read when a request needs it.
         ApiToken.objects.annotate(member=_member(), **_MEMBER_COLUMNS)
-        .select_related("user", "workspace", "run")
+        .select_related("user", "workspace")
         .filter(token_hash=_hash(secret), user__is_active=True)
     )
     if token is None:

@@ -146,6 +146,8 @@ class FakeStudio:
                 return 200, {"status": doc["status"], "cancelRequested": cancel}
             moves = {"complete": "Completed", "fail": "Failed", "cancel": "Canceled"}
             if action in moves:
+                if body.get("metrics"):  # the run's last points, stored with its end
+                    self.store(body["metrics"].get("key"), [(run_id, body["metrics"]["series"])])
                 doc["status"] = moves[action]
                 if action == "fail":
                     doc["error"] = {

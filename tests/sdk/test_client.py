@@ -153,11 +153,15 @@ def test_start_logging_creates_a_running_run(fake_ws, fake):
     assert run.experiment is exp
 
 
-def test_the_context_manager_completes_after_flushing(fake_ws, fake):
+def test_the_context_manager_completes_with_the_last_points(fake_ws, fake):
     with Experiment(workspace=fake_ws, name="exp").start_logging() as run:
         run.log("loss", 1.0)
-    paths = [r.path.rsplit("/", 1)[-1] for r in fake.requests if r.method == "POST"]
-    assert paths.index("metrics") < paths.index("complete")
+    # A short run is two requests: its points go with the end.
+    assert [r.path.rsplit("/", 1)[-1] for r in fake.requests if r.method == "POST"] == [
+        "runs",
+        "complete",
+    ]
+    assert fake.points[run.id] == {"loss": [(0, 1.0)]}
     assert fake.runs[run.id]["status"] == "Completed"
 
 
@@ -192,6 +196,48 @@ def test_a_status_move_whose_answer_was_lost_is_not_an_error(fake_ws, fake):
     fake.script("POST", r"/complete$", LOSE, (409, {"error": {"code": "InvalidTransition"}}))
     run.complete()
     assert fake.runs[run.id]["status"] == "Completed"
+
+
+def test_an_end_whose_answer_was_lost_stores_its_last_points_once(fake_ws, fake):
+    run = Experiment(workspace=fake_ws, name="e").start_logging()
+    run.log("loss", 0.5)
+    run.log("loss", 0.25)
+    # The end and its points are handled, the answer lost; the retry meets a 409.
+    fake.script("POST", r"/complete$", LOSE)
+    run.complete()
+    keys = [r.json["metrics"]["key"] for r in fake.sent("POST", r"/complete$")]
+    assert len(keys) == 2
+    assert keys[0] == keys[1]
+    assert fake.points[run.id] == {"loss": [(0, 0.5), (1, 0.25)]}
+    assert fake.runs[run.id]["status"] == "Completed"
+
+
+def test_an_end_the_studio_refuses_keeps_its_points_and_says_why(fake_ws, fake):
+    run = Experiment(workspace=fake_ws, name="e").start_logging()
+    run.log("loss", 0.5)
+    refusal = (400, {"error": {"code": "BadRequest", "message": "metric 'loss': bad"}})
+    fake.script("POST", r"/complete$", refusal)
+    fake.script("POST", r"/metrics$", refusal)
+    with pytest.raises(StudioError, match="1 metric points were refused: metric 'loss': bad"):
+        run.complete()
+    # Sent again on their own under the same key (refused again: said), then the end.
+    (end_with_points, plain_end) = fake.sent("POST", r"/complete$")
+    (batch,) = fake.batches()
+    assert batch.json["key"] == end_with_points.json["metrics"]["key"]
+    assert "metrics" not in plain_end.json
+    assert fake.runs[run.id]["status"] == "Completed"
+
+
+def test_an_end_waits_for_points_already_on_their_way(fake_ws, fake):
+    run = Experiment(workspace=fake_ws, name="e").start_logging()
+    fake.script("POST", r"/metrics$", (503, {}))
+    run.log("loss", 0.5)
+    wait_for(lambda: fake.batches(), what="a first batch")
+    run.log("loss", 0.25)
+    run.complete()
+    # The first point was in flight (its batch retried), so the end flushed first.
+    assert "metrics" not in fake.sent("POST", r"/complete$")[0].json
+    assert fake.points[run.id] == {"loss": [(0, 0.5), (1, 0.25)]}
 
 
 def test_a_refused_move_raises_conflict(fake_ws, fake):
