@@ -71,47 +71,16 @@ def _unpack(blob: bytes | memoryview, forms: dict[bytes, str] | None = None) -> 
     return _unshuffle(raw, dtype)
 
 
-def encode_ints(items) -> bytes:
-    """int64 numbers by delta of delta, zigzagged (small of either sign: few bytes)."""
-    x = np.asarray(items, dtype=np.int64)
-    # Wrapping int64 arithmetic on both sides: any int64 survives, overflow included.
-    with np.errstate(over="ignore"):
-        d = np.diff(np.diff(x, prepend=np.int64(0)), prepend=np.int64(0))
-        zigzag = (d << np.int64(1)) ^ (d >> np.int64(63))
-    return _pack(zigzag.view("<u8"))
-
-
-def decode_ints(blob: bytes | memoryview) -> np.ndarray:
-    """The int64 array encode_ints packed."""
-    z = _unpack(blob)
-    d = ((z >> np.uint64(1)) ^ (np.uint64(0) - (z & np.uint64(1)))).view(np.int64)
-    with np.errstate(over="ignore"):
-        return np.cumsum(np.cumsum(d, dtype=np.int64), dtype=np.int64)
-
-
-# Values: (word dtype, transform) by format byte. FORMAT and FORMAT_F32 are XOR.
-_VALUE_FORMS = {
-    FORMAT: ("<u8", "xor"),
-    FORMAT_F32: ("<u4", "xor"),
-    b"\x03": ("<u8", "delta"),
-    b"\x04": ("<u8", "delta2"),
-    b"\x05": ("<u4", "delta"),
-    b"\x06": ("<u4", "delta2"),
-}
-_FORM_OF = {v: k for k, v in _VALUE_FORMS.items()}
-# Words of a column tried with each transform to choose one (all of a smaller column).
-_SAMPLE = 1024
-
-
 def _transform(u: np.ndarray, how: str) -> np.ndarray:
-    """Unsigned words -> the transformed words (wrapping integer arithmetic)."""
+    """Unsigned words -> the transformed words: XOR the previous word, or the difference
+    ("delta") or difference of differences ("delta2") as signed integers, zigzagged
+    (wrapping arithmetic: any word survives)."""
     if how == "xor":
         x = u.copy()
         x[1:] ^= u[:-1]
         return x
     signed = u.view(u.dtype.str.replace("u", "i"))
-    bits = np.int64(signed.dtype.itemsize * 8 - 1).astype(signed.dtype)
-    one = np.ones(1, dtype=signed.dtype)[0]
+    one, bits = signed.dtype.type(1), signed.dtype.type(signed.dtype.itemsize * 8 - 1)
     with np.errstate(over="ignore"):
         d = np.diff(signed, prepend=signed.dtype.type(0))
         if how == "delta2":
@@ -131,6 +100,31 @@ def _untransform(x: np.ndarray, how: str) -> np.ndarray:
         if how == "delta2":
             d = np.cumsum(d, dtype=d.dtype)
     return d.view(x.dtype)
+
+
+def encode_ints(items) -> bytes:
+    """int64 numbers by delta of delta, zigzagged (small of either sign: few bytes)."""
+    # Wrapping int64 arithmetic on both sides: any int64 survives, overflow included.
+    return _pack(_transform(np.asarray(items, dtype="<i8").view("<u8"), "delta2"))
+
+
+def decode_ints(blob: bytes | memoryview) -> np.ndarray:
+    """The int64 array encode_ints packed."""
+    return _untransform(_unpack(blob), "delta2").view(np.int64)
+
+
+# Values: (word dtype, transform) by format byte. FORMAT and FORMAT_F32 are XOR.
+_VALUE_FORMS = {
+    FORMAT: ("<u8", "xor"),
+    FORMAT_F32: ("<u4", "xor"),
+    b"\x03": ("<u8", "delta"),
+    b"\x04": ("<u8", "delta2"),
+    b"\x05": ("<u4", "delta"),
+    b"\x06": ("<u4", "delta2"),
+}
+_FORM_OF = {v: k for k, v in _VALUE_FORMS.items()}
+# Words of a column tried with each transform to choose one (all of a smaller column).
+_SAMPLE = 1024
 
 
 def encode_floats(items) -> bytes:
