@@ -228,8 +228,9 @@ STUDIO_API_DOCS_LOGIN = env_bool("STUDIO_API_DOCS_LOGIN", not DEBUG)
 STUDIO_REMOTE_IMAGES = env_bool("STUDIO_REMOTE_IMAGES", False)
 
 # The API's request budget per token (runs/api/throttle.py): so many requests a window of
-# so many seconds, then 429 with Retry-After; 0 turns it off. The SDK's heavy ingest
-# (a metric batch every 0.5 s, heartbeats every second) uses a few a second.
+# so many seconds, then 429 with Retry-After; 0 turns it off. A long run's ingest (a
+# metric batch every 0.5 s, heartbeats every second) uses a few a second; a sweep of
+# short runs two a run (create, and the end with the last points).
 STUDIO_API_RATE_LIMIT = env_int("STUDIO_API_RATE_LIMIT", 30000)
 STUDIO_API_RATE_WINDOW = env_float("STUDIO_API_RATE_WINDOW", 60.0)
 

@@ -18,6 +18,7 @@ from runs.api.schemas import (
     RunSeriesOut,
     RunsSeriesOut,
     RunsSeriesQuery,
+    SeriesBody,
     SeriesOut,
     SeriesQuery,
 )
@@ -26,6 +27,15 @@ from runs.api.schemas import (
 MAX_SERIES_RUNS = selectors.MAX_COMPARE_RUNS
 
 router = Router(tags=["metrics"], by_alias=True)
+
+
+def series_in(series: list[SeriesBody]) -> list[services.SeriesIn]:
+    """A batch's series as the metric services take them: the columns as pydantic
+    built them, no object per point."""
+    return [
+        services.SeriesIn(name=s.name, values=s.values, steps=s.steps, times=s.times)
+        for s in series
+    ]
 
 
 @router.post(
@@ -39,11 +49,7 @@ def metric_batch(request: HttpRequest, ws: str, run_id: str, body: MetricBatchIn
     The columns reach the service as the lists pydantic built: no object per point.
     """
     _, run = member_run(request, ws, run_id, write=True, lean=True)
-    series = [
-        services.SeriesIn(name=s.name, values=s.values, steps=s.steps, times=s.times)
-        for s in body.series
-    ]
-    result = services.metric_log_batch(run=run, series=series, key=body.key)
+    result = services.metric_log_batch(run=run, series=series_in(body.series), key=body.key)
     return MetricBatchOut(stored=result.stored, duplicate=result.duplicate)
 
 
@@ -72,16 +78,7 @@ def metric_batches(request: HttpRequest, ws: str, body: MetricBatchesIn) -> Metr
         shown = ", ".join(repr(i) for i in missing[:10]) + (" …" if len(missing) > 10 else "")
         noun = "run" if len(missing) == 1 else "runs"
         raise Http404(f"{noun} {shown} not found in workspace {ws!r}")
-    batches = [
-        (
-            found[r.run_id],
-            [
-                services.SeriesIn(name=s.name, values=s.values, steps=s.steps, times=s.times)
-                for s in r.series
-            ],
-        )
-        for r in body.runs
-    ]
+    batches = [(found[r.run_id], series_in(r.series)) for r in body.runs]
     result = services.metric_log_batches(batches=batches, key=body.key)
     return MetricBatchOut(stored=result.stored, duplicate=result.duplicate)
 

@@ -11,6 +11,7 @@ from runs import list_state, query, selectors, services
 from runs.api.auth import member_run, member_workspace, refuse_run_scoped, scope_run, token_of
 from runs.api.documents import run_document_model
 from runs.api.errors import ERRORS, ApiError
+from runs.api.metrics import series_in
 from runs.api.schemas import (
     LIFECYCLE_STATUSES,
     CancelIn,
@@ -190,11 +191,7 @@ def _last_points(batch: MetricBatchIn | None) -> services.LastPoints | None:
     """A run end's last metric points, as the metric batch endpoint takes them."""
     if batch is None:
         return None
-    series = [
-        services.SeriesIn(name=s.name, values=s.values, steps=s.steps, times=s.times)
-        for s in batch.series
-    ]
-    return services.LastPoints(series=series, key=batch.key)
+    return services.LastPoints(series=series_in(batch.series), key=batch.key)
 
 
 def _ended(run: Run) -> RunDocument:

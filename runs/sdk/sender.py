@@ -312,10 +312,11 @@ class MetricSender:
     def hand_over(self) -> list[tuple] | None:
         """Every buffered point, taken from the sender to go with the run's end (one
         request for both), or None when the end must wait for a flush instead: points
-        in flight, spilled or past one request's limits, or a flush() waiting among them.
+        in flight, spilled or past one request's limits, a flush() waiting among them,
+        or earlier points refused (the flush raises that).
         """
         with self.lock:
-            if self.inflight or self.loaded or self.segments:
+            if self.inflight or self.loaded or self.segments or self.errors:
                 return None
             n = len(self.points)
             if n > self.options.batch_points:

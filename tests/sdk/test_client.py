@@ -240,6 +240,20 @@ def test_an_end_waits_for_points_already_on_their_way(fake_ws, fake):
     assert fake.points[run.id] == {"loss": [(0, 0.5), (1, 0.25)]}
 
 
+def test_an_end_after_a_refused_batch_still_says_so(fake_ws, fake):
+    run = Experiment(workspace=fake_ws, name="e").start_logging()
+    refusal = (400, {"error": {"code": "BadRequest", "message": "metric 'loss': bad"}})
+    fake.script("POST", r"/metrics$", refusal)
+    run.log("loss", 0.5)
+    wait_for(lambda: run._sender.errors, what="the batch refused")
+    run.log("loss", 0.25)
+    with pytest.raises(StudioError, match="1 metric points were refused"):
+        run.complete()
+    # The later point is stored on its own (the refusal is not carried by the end).
+    assert fake.points[run.id] == {"loss": [(1, 0.25)]}
+    assert fake.runs[run.id]["status"] == "Completed"
+
+
 def test_a_refused_move_raises_conflict(fake_ws, fake):
     run = Experiment(workspace=fake_ws, name="e").start_logging()
     message = {"error": {"code": "InvalidTransition", "message": "Running to Queued"}}
