@@ -1,0 +1,67 @@
+"""selectors.rows: the instances of a statement written once are those the ORM makes."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from runs import services
+from runs.models import ApiToken, Membership, Role, Workspace
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_token_read_matches_the_orm_field_by_field():
+    membership = MembershipFactory(role=Role.CONTRIBUTOR)
+    token, secret = services.token_create(
+        user=membership.user,
+        name="sweeps",
+        workspace=membership.workspace,
+        expires=timezone.now() + timedelta(days=3),
+    )
+    ApiToken.objects.filter(pk=token.pk).update(last_used=timezone.now())
+
+    read = services.token_authenticate(secret)
+
+    assert _fields(read) == _fields(ApiToken.objects.get(pk=token.pk))
+    assert _fields(read.user) == _fields(type(read.user).objects.get(pk=membership.user_id))
+    assert _fields(read.workspace) == _fields(Workspace.objects.get(pk=membership.workspace_id))
+    member = read.user.token_membership
+    assert _fields(member) == _fields(Membership.objects.get(pk=membership.pk))
+    assert member.workspace is read.workspace
+    assert member.user is read.user
+    # Typed as the ORM types them: aware datetimes, booleans, not text or integers.
+    assert read.expires.tzinfo is not None
+    assert read.user.is_active is True
+    assert not read._state.adding
+    assert read._state.db == "default"
+
+
+def test_token_without_membership_or_workspace():
+    user = UserFactory()
+    outsider_ws = WorkspaceFactory()
+    scoped, scoped_secret = services.token_create(user=user, name="a", workspace=outsider_ws)
+    legacy, legacy_secret = services.token_create(user=user, name="b", workspace=None)
+
+    read = services.token_authenticate(scoped_secret)
+    assert read.workspace == outsider_ws
+    assert read.user.token_membership is None
+    read = services.token_authenticate(legacy_secret)
+    assert read.workspace is None
+    assert read.user.token_membership is None
+
+
+def test_inactive_user_or_unknown_secret_reads_nothing():
+    membership = MembershipFactory()
+    _, secret = services.token_create(
+        user=membership.user, name="x", workspace=membership.workspace
+    )
+    assert services.token_authenticate(secret + "0") is None
+    membership.user.is_active = False
+    membership.user.save()
+    assert services.token_authenticate(secret) is None
