@@ -19,9 +19,12 @@ from django.db.models import Model
 class Table:
     """A model's concrete columns under an alias in a hand-written SELECT."""
 
-    def __init__(self, model: type[Model], alias: str):
+    def __init__(self, model: type[Model], alias: str, only: tuple[str, ...] = ()):
+        """`only`: these fields (attnames) alone; the others are deferred, as with
+        QuerySet.only(). The primary key must be among them."""
         self.model, self.alias = model, alias
-        self.fields = model._meta.concrete_fields
+        fields = model._meta.concrete_fields
+        self.fields = [f for f in fields if f.attname in only] if only else list(fields)
         self.attnames = [field.attname for field in self.fields]
 
     @property

@@ -5,19 +5,61 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from runs.list_state import DEFAULT_SORT
-from runs.models import LatestMetric, Property, Run, RunFile, Tag, Workspace, one_or_none
+from runs.models import (
+    Experiment,
+    LatestMetric,
+    Property,
+    Run,
+    RunFile,
+    Tag,
+    Workspace,
+)
 from runs.selectors.list_sql import order_by
+from runs.selectors.rows import Statement, Table
 
 RUN_DOCUMENT_PREFETCH = (
     Prefetch("tags", queryset=Tag.objects.order_by("key")),
     Prefetch("properties", queryset=Property.objects.order_by("key")),
     Prefetch("latest_metrics", queryset=LatestMetric.objects.order_by("name")),
 )
+
+
+# A run by its key in its workspace: the read of every per-run API call, written once
+# (selectors.rows). The full run comes with its experiment and submitter; the lean one
+# has its id, workspace and root only.
+_RUN, _EXPERIMENT, _SUBMITTER = (
+    Table(Run, "r"),
+    Table(Experiment, "e"),
+    Table(get_user_model(), "u"),
+)
+_LEAN_RUN = Table(Run, "r", only=("id", "workspace_id", "root_id"))
+
+
+def _run_sql(q, tables: tuple[Table, ...]) -> str:
+    """The run `%s` of the workspace `%s`, with its experiment and submitter if asked."""
+    joins = ""
+    if len(tables) > 1:
+        joins = (
+            f" INNER JOIN {q(_EXPERIMENT.name)} e ON e.{q('id')} = r.{q('experiment_id')}"
+            f" LEFT OUTER JOIN {q(_SUBMITTER.name)} u ON u.{q('id')} = r.{q('submitted_by_id')}"
+        )
+    # Names from the models, quoted; the values are parameters.
+    return (
+        f"SELECT {', '.join(t.columns(q) for t in tables)} FROM {q(Run._meta.db_table)} r"  # noqa: S608
+        f"{joins} WHERE r.{q('id')} = %s AND r.{q('workspace_id')} = %s"
+    )
+
+
+_FULL_RUN = Statement(
+    [_RUN, _EXPERIMENT, _SUBMITTER], lambda q: _run_sql(q, (_RUN, _EXPERIMENT, _SUBMITTER))
+)
+_LEAN = Statement([_LEAN_RUN], lambda q: _run_sql(q, (_LEAN_RUN,)))
 
 
 def run_get(
@@ -27,15 +69,12 @@ def run_get(
 
     `lean`: only its id, workspace and root, for writes that need no more (metric batches).
     """
-    if lean:
-        qs = Run.objects.only("id", "workspace_id", "root_id")
-    else:
-        # Not the workspace: the caller has it, and with a join to it SQLite (without
-        # statistics) started from the workspace and walked its runs.
-        qs = Run.objects.select_related("experiment", "submitted_by")
-    run = one_or_none(qs.filter(pk=run_id, workspace=workspace))
-    if run is None:
+    rows = (_LEAN if lean else _FULL_RUN).rows([run_id, workspace.pk])
+    if not rows:
         raise Http404("No such run.")
+    run = rows[0][0]
+    if not lean:
+        run.experiment, run.submitted_by = rows[0][1], rows[0][2]
     run.workspace = workspace
     if for_document:
         run.document_parts = run_document_parts(run_id=run.pk)
