@@ -312,6 +312,8 @@ STUDIO_CANCEL_GRACE = env_float("STUDIO_CANCEL_GRACE", 2.0)
 # Production hardening: on unless DEBUG; `manage.py check --deploy` passes with
 # DEBUG off, a real SECRET_KEY and HTTPS in front.
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Django's database sessions, their read written once (runs/sessions.py).
+SESSION_ENGINE = "runs.sessions"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

@@ -4,6 +4,23 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from runs.models import Invitation, Membership, Role, Workspace
+from runs.selectors.rows import Statement, Table
+
+# Every page asks it first: written once (selectors.rows).
+_MEMBERSHIP, _WORKSPACE = Table(Membership, "m"), Table(Workspace, "w")
+
+
+def _by_user_and_slug_sql(q) -> str:
+    # Names from the models, quoted; the values are parameters.
+    return (
+        f"SELECT {_MEMBERSHIP.columns(q)}, {_WORKSPACE.columns(q)}"  # noqa: S608
+        f" FROM {q(_MEMBERSHIP.name)} m INNER JOIN {q(_WORKSPACE.name)} w"
+        f" ON w.{q('id')} = m.{q('workspace_id')}"
+        f" WHERE m.{q('user_id')} = %s AND w.{q('slug')} = %s"
+    )
+
+
+_BY_USER_AND_SLUG = Statement([_MEMBERSHIP, _WORKSPACE], _by_user_and_slug_sql)
 
 
 def membership_for(user, slug: str) -> Membership | None:
@@ -14,9 +31,13 @@ def membership_for(user, slug: str) -> Membership | None:
     known = getattr(user, "token_membership", None)
     if known is not None and known.workspace.slug == slug:
         return known
-    # At most one row (one membership per user and workspace): no ORDER BY for first().
-    found = Membership.objects.select_related("workspace").filter(user=user, workspace__slug=slug)
-    return next(iter(found[:1]), None)
+    # At most one row (one membership per user and workspace).
+    rows = _BY_USER_AND_SLUG.rows([user.pk, slug])
+    if not rows:
+        return None
+    membership, workspace = rows[0]
+    membership.workspace, membership.user = workspace, user
+    return membership
 
 
 def workspace_for_member(user, slug: str, role: str = Role.READER) -> Workspace:

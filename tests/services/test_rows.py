@@ -1,12 +1,16 @@
-"""selectors.rows: the instances of a statement written once are those the ORM makes."""
+"""selectors.rows: the instances of a statement written once are those the ORM makes
+(tokens, memberships, sessions)."""
 
 from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from runs import services
 from runs.models import ApiToken, Membership, Role, Workspace
+from runs.selectors.workspaces import membership_for
+from runs.sessions import SessionStore
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +69,34 @@ def test_inactive_user_or_unknown_secret_reads_nothing():
     membership.user.is_active = False
     membership.user.save()
     assert services.token_authenticate(secret) is None
+
+
+def test_membership_for_matches_the_orm():
+    membership = MembershipFactory(role=Role.OWNER)
+    other = WorkspaceFactory()
+
+    found = membership_for(membership.user, membership.workspace.slug)
+
+    assert _fields(found) == _fields(Membership.objects.get(pk=membership.pk))
+    assert _fields(found.workspace) == _fields(Workspace.objects.get(pk=membership.workspace_id))
+    assert found.user is membership.user
+    assert membership_for(membership.user, other.slug) is None
+    assert membership_for(membership.user, "no-such-workspace") is None
+
+
+def test_session_read_as_django_reads_it():
+    store = SessionStore()
+    store["answer"] = 42
+    store.create()
+
+    assert SessionStore(store.session_key).load() == {"answer": 42}
+    assert _fields(SessionStore(store.session_key)._get_session_from_db()) == _fields(
+        Session.objects.get(pk=store.session_key)
+    )
+    Session.objects.filter(pk=store.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    expired = SessionStore(store.session_key)
+    assert expired.load() == {}
+    assert expired.session_key is None
+    assert SessionStore("x" * 32).load() == {}
