@@ -1,11 +1,11 @@
 """Model instances from the rows of a statement written once, for the hottest reads.
 
 The ORM builds and compiles a query's SQL on every call: about 1-2 ms of Python for a
-select of a few joined models, ten times what the database takes to answer it. Every
-API request authenticates its token, so that read is written here once, its columns
-taken from the models, and its values converted exactly as the ORM converts them
-(the backend's converters, then the fields'): the instances are those the ORM would
-have made.
+select of a few joined models, ten times what the database takes to answer it. The
+reads every request makes (its token or session, its membership, the run it names) are
+written once instead: their columns taken from the models, their values converted as
+the ORM converts them (the backend's converters, then the fields'), so the instances
+are those the ORM would have made.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Table:
         fields = model._meta.concrete_fields
         self.fields = [f for f in fields if f.attname in only] if only else list(fields)
         self.attnames = [field.attname for field in self.fields]
+        self.pk_index = self.fields.index(model._meta.pk)
 
     @property
     def name(self) -> str:
@@ -89,9 +90,10 @@ class Statement:
             for table, table_converters in zip(self.tables, converters, strict=True):
                 values = list(row[start : start + len(table.fields)])
                 start += len(table.fields)
-                pk = values[table.fields.index(table.model._meta.pk)]
                 instances.append(
-                    None if pk is None else table.instance(values, using, table_converters)
+                    None
+                    if values[table.pk_index] is None
+                    else table.instance(values, using, table_converters)
                 )
             result.append(instances)
         return result

@@ -41,10 +41,11 @@ _RUN, _EXPERIMENT, _SUBMITTER = (
 _LEAN_RUN = Table(Run, "r", only=("id", "workspace_id", "root_id"))
 
 
-def _run_sql(q, tables: tuple[Table, ...]) -> str:
-    """The run `%s` of the workspace `%s`, with its experiment and submitter if asked."""
+def _run_sql(q, *, full: bool) -> str:
+    """The run `%s` of the workspace `%s`; `full`: with its experiment and submitter."""
+    tables = (_RUN, _EXPERIMENT, _SUBMITTER) if full else (_LEAN_RUN,)
     joins = ""
-    if len(tables) > 1:
+    if full:
         joins = (
             f" INNER JOIN {q(_EXPERIMENT.name)} e ON e.{q('id')} = r.{q('experiment_id')}"
             f" LEFT OUTER JOIN {q(_SUBMITTER.name)} u ON u.{q('id')} = r.{q('submitted_by_id')}"
@@ -56,10 +57,8 @@ def _run_sql(q, tables: tuple[Table, ...]) -> str:
     )
 
 
-_FULL_RUN = Statement(
-    [_RUN, _EXPERIMENT, _SUBMITTER], lambda q: _run_sql(q, (_RUN, _EXPERIMENT, _SUBMITTER))
-)
-_LEAN = Statement([_LEAN_RUN], lambda q: _run_sql(q, (_LEAN_RUN,)))
+_FULL_RUN = Statement([_RUN, _EXPERIMENT, _SUBMITTER], lambda q: _run_sql(q, full=True))
+_LEAN = Statement([_LEAN_RUN], lambda q: _run_sql(q, full=False))
 
 
 def run_get(
