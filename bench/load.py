@@ -130,12 +130,15 @@ def sign_in(base: str) -> requests.Session:
     http = requests.Session()
     page = http.get(f"{base}/accounts/login/", timeout=60)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    http.post(
+    answer = http.post(
         f"{base}/accounts/login/",
         data={"username": "bench", "password": "bench", "csrfmiddlewaretoken": token},
         headers={"Referer": f"{base}/accounts/login/"},
         timeout=60,
     )
+    # Signed in, or every page after would be the sign-in page, answered 200.
+    if answer.status_code != 200 or "/accounts/login/" in answer.url:
+        raise SystemExit(f"sign-in failed: {answer.status_code} {answer.url}")
     return http
 
 
