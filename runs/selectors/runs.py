@@ -80,19 +80,24 @@ def run_get(
     return run
 
 
+_WITH_TAGS_SQL = (
+    'SELECT "r"."root_id", "t"."key", "t"."value" FROM "runs_run" "r"'
+    ' LEFT OUTER JOIN "runs_tag" "t" ON "t"."run_id" = "r"."id"'
+    ' WHERE "r"."id" = %s AND "r"."workspace_id" = %s'
+)
+
+
 def run_with_tags(*, workspace: Workspace, run_id: str) -> tuple[Run, dict[str, str | None]] | None:
     """The run `run_id` of the workspace (its id, workspace and root, as run_get's
     lean run) and its tags, in one query; None if it is not there. A tag change reads
     both inside its transaction (services.run_set_tags' `current`)."""
-    rows = list(
-        Run.objects.filter(pk=run_id, workspace=workspace)
-        .order_by()
-        .values_list("root_id", "tags__key", "tags__value")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_WITH_TAGS_SQL, [run_id, workspace.pk])
+        rows = cursor.fetchall()
     if not rows:
         return None
     run = Run.from_db(
-        Run.objects.db, ["id", "workspace_id", "root_id"], [run_id, workspace.pk, rows[0][0]]
+        connection.alias, ["id", "workspace_id", "root_id"], [run_id, workspace.pk, rows[0][0]]
     )
     run.workspace = workspace
     return run, {key: value for _, key, value in rows if key is not None}

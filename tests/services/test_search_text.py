@@ -41,10 +41,11 @@ def test_search_text_follows_the_tags(first, then, remove):
 
 
 @pytest.mark.django_db
-def test_a_text_written_some_other_way_is_rebuilt():
+@pytest.mark.parametrize("stale", ["stale", "", "1", "\nA\n1"])
+def test_a_text_written_some_other_way_is_rebuilt(stale):
     run = RunFactory(display_name="Baseline")
     services.run_set_tags(run=run, tags={"a": "1"})
-    Run.objects.filter(pk=run.pk).update(search_text="stale")
+    Run.objects.filter(pk=run.pk).update(search_text=stale)
     services.run_set_tags(run=run, tags={"b": "2"})
     assert Run.objects.get(pk=run.pk).search_text == expected(run)
 
