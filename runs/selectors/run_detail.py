@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.contrib.auth import get_user_model
 from django.http import Http404
 
 from runs import downsample
 from runs.file_content import open_run_file
 from runs.models import (
+    Experiment,
     LatestMetric,
     Membership,
     MetricText,
@@ -23,6 +24,7 @@ from runs.models import (
     one_or_none,
 )
 from runs.selectors.compare import compare_series
+from runs.selectors.rows import Statement, Table
 from runs.status import TERMINAL
 
 # The page shows at most this many descendants and events; the rest is counted.
@@ -82,6 +84,49 @@ def run_for_detail(*, workspace: Workspace, run_id: str) -> Run:
     return run
 
 
+# The page's reads of the run and what hangs off it, written once (selectors.rows): the
+# ORM spent more time building these statements than the database answering them.
+_RUN, _EXPERIMENT, _SUBMITTER, _PARENT = (
+    Table(Run, "r"),
+    Table(Experiment, "e"),
+    Table(get_user_model(), "u"),
+    Table(Run, "p"),
+)
+
+
+def _run_sql(q) -> str:
+    """The run `%s` of the workspace `%s` with its experiment, submitter and parent."""
+    tables = (_RUN, _EXPERIMENT, _SUBMITTER, _PARENT)
+    return (
+        f"SELECT {', '.join(t.columns(q) for t in tables)} FROM {q(Run._meta.db_table)} r"  # noqa: S608
+        f" INNER JOIN {q(Experiment._meta.db_table)} e ON e.{q('id')} = r.{q('experiment_id')}"
+        f" LEFT OUTER JOIN {q(_SUBMITTER.name)} u ON u.{q('id')} = r.{q('submitted_by_id')}"
+        f" LEFT OUTER JOIN {q(Run._meta.db_table)} p ON p.{q('id')} = r.{q('parent_id')}"
+        f" WHERE r.{q('id')} = %s AND r.{q('workspace_id')} = %s"
+    )
+
+
+def _of_run(model, order: tuple[str, ...]) -> Statement:
+    """A model's rows of the run `%s`, in `order` (columns)."""
+    table = Table(model, "x")
+
+    def write(q) -> str:
+        by = ", ".join(f"x.{q(column)}" for column in order)
+        return (
+            f"SELECT {table.columns(q)} FROM {q(table.name)} x"  # noqa: S608
+            f" WHERE x.{q('run_id')} = %s ORDER BY {by}"
+        )
+
+    return Statement([table], write)
+
+
+_DETAIL_RUN = Statement([_RUN, _EXPERIMENT, _SUBMITTER, _PARENT], _run_sql)
+_TAGS = _of_run(Tag, ("key",))
+_PROPERTIES = _of_run(Property, ("key",))
+_LATEST = _of_run(LatestMetric, ("name",))
+_FILES = _of_run(RunFile, ("kind", "path"))
+
+
 def run_detail(*, workspace: Workspace, run_id: str) -> RunDetail:
     """Everything the page shows, in a bounded number of queries.
 
@@ -89,25 +134,18 @@ def run_detail(*, workspace: Workspace, run_id: str) -> RunDetail:
     metrics, files, the descendants (one query, the tree built here) and the
     newest events with their actors.
     """
-    run = (
-        Run.objects.filter(workspace=workspace, pk=run_id)
-        .select_related("experiment", "submitted_by", "parent")
-        .prefetch_related(
-            Prefetch("tags", queryset=Tag.objects.order_by("key")),
-            Prefetch("properties", queryset=Property.objects.order_by("key")),
-            Prefetch("latest_metrics", queryset=LatestMetric.objects.order_by("name")),
-            Prefetch("files", queryset=RunFile.objects.order_by("kind", "path")),
-        )
-    )
-    run = one_or_none(run)
-    if run is None:
+    found = _DETAIL_RUN.rows([run_id, workspace.pk])
+    if not found:
         raise Http404("No such run.")
-    files = list(run.files.all())
+    run = found[0][0]
+    run.experiment, run.submitted_by, run.parent = found[0][1:]
+    run.workspace = workspace
+    files = [row[0] for row in _FILES.rows([run.pk])]
     return RunDetail(
         run=run,
-        tags=list(run.tags.all()),
-        properties=list(run.properties.all()),
-        latest_metrics=list(run.latest_metrics.all()),
+        tags=[row[0] for row in _TAGS.rows([run.pk])],
+        properties=[row[0] for row in _PROPERTIES.rows([run.pk])],
+        latest_metrics=[row[0] for row in _LATEST.rows([run.pk])],
         log_files=[f for f in files if f.kind == RunFile.Kind.LOG],
         output_files=[f for f in files if f.kind == RunFile.Kind.OUTPUT],
         snapshot=next((f for f in files if f.kind == RunFile.Kind.SNAPSHOT), None),
@@ -179,14 +217,24 @@ def run_active_descendant_count(*, run: Run) -> int:
     return run.descendants().exclude(status__in=TERMINAL).count()
 
 
+_EVENT, _ACTOR = Table(RunEvent, "v"), Table(get_user_model(), "a")
+_EVENTS = Statement(
+    [_EVENT, _ACTOR],
+    lambda q: (
+        f"SELECT {_EVENT.columns(q)}, {_ACTOR.columns(q)} FROM {q(_EVENT.name)} v"  # noqa: S608
+        f" LEFT OUTER JOIN {q(_ACTOR.name)} a ON a.{q('id')} = v.{q('actor_id')}"
+        f" WHERE v.{q('run_id')} = %s ORDER BY v.{q('created')} DESC, v.{q('id')} DESC LIMIT %s"
+    ),
+)
+
+
 def run_events(*, run: Run, limit: int = MAX_EVENTS) -> RunEvents:
     """The run's activity, newest first, with the actors."""
-    rows = list(
-        RunEvent.objects.filter(run=run)
-        .select_related("actor")
-        .order_by("-created", "-id")[: limit + 1]
-    )
-    return RunEvents(events=rows[:limit], more=len(rows) > limit)
+    events = []
+    for event, actor in _EVENTS.rows([run.pk, limit + 1]):
+        event.actor = actor
+        events.append(event)
+    return RunEvents(events=events[:limit], more=len(events) > limit)
 
 
 def run_log_files(*, run: Run) -> list[RunFile]:

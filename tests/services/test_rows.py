@@ -1,5 +1,5 @@
 """selectors.rows: the instances of a statement written once are those the ORM makes
-(tokens, memberships, sessions)."""
+(tokens, memberships, sessions, the run page)."""
 
 from datetime import timedelta
 
@@ -100,3 +100,58 @@ def test_session_read_as_django_reads_it():
     assert expired.load() == {}
     assert expired.session_key is None
     assert SessionStore("x" * 32).load() == {}
+
+
+def test_run_detail_reads_match_the_orm():
+    from runs.models import LatestMetric, Property, Run, RunEvent, RunFile, Tag
+    from runs.selectors.run_detail import run_detail, run_events
+    from tests.factories import RunFactory
+
+    owner = UserFactory()
+    parent = RunFactory(submitted_by=owner)
+    run = RunFactory(experiment=parent.experiment, parent=parent, submitted_by=None)
+    services.run_set_tags(run=run, tags={"b": "2", "a": None}, actor=owner)
+    services.run_set_tags(run=run, tags={"b": "3"})
+    services.run_add_properties(run=run, properties={"lr": "0.1", "batch": "32"})
+    services.metric_log_batch(
+        run=run,
+        series=[
+            services.SeriesIn(name="loss", values=[0.5, float("nan")]),
+            services.SeriesIn(name="phase", values=["warm-up"]),
+        ],
+    )
+    RunFile.objects.create(run=run, path="logs/std.log", kind=RunFile.Kind.LOG, file="a/b.log")
+    RunFile.objects.create(run=run, path="model.pt", kind=RunFile.Kind.OUTPUT, size=7, file="a/m")
+
+    detail = run_detail(workspace=run.workspace, run_id=run.pk)
+
+    assert _fields(detail.run) == _fields(Run.objects.get(pk=run.pk))
+    assert _fields(detail.run.experiment) == _fields(parent.experiment)
+    assert detail.run.submitted_by is None
+    assert _fields(detail.run.parent) == _fields(Run.objects.get(pk=parent.pk))
+    assert detail.run.workspace == run.workspace
+    for read, orm in [
+        (detail.tags, Tag.objects.filter(run=run).order_by("key")),
+        (detail.properties, Property.objects.filter(run=run).order_by("key")),
+        (detail.latest_metrics, LatestMetric.objects.filter(run=run).order_by("name")),
+        (detail.log_files + detail.output_files, RunFile.objects.filter(run=run).order_by("kind")),
+    ]:
+        assert [_fields(x) for x in read] == [_fields(x) for x in orm]
+    events = RunEvent.objects.filter(run=run).select_related("actor").order_by("-created", "-id")
+    assert [_fields(e) for e in detail.events.events] == [_fields(e) for e in events]
+    assert [e.actor and _fields(e.actor) for e in detail.events.events] == [
+        e.actor and _fields(e.actor) for e in events
+    ]
+    assert {e.actor for e in detail.events.events} == {owner, None}
+    assert run_events(run=run, limit=1).more is True
+
+
+def test_run_detail_of_another_workspace_is_404():
+    from django.http import Http404
+
+    from runs.selectors.run_detail import run_detail
+    from tests.factories import RunFactory
+
+    run = RunFactory()
+    with pytest.raises(Http404):
+        run_detail(workspace=WorkspaceFactory(), run_id=run.pk)
