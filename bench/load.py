@@ -12,14 +12,17 @@ hash each, timed and printed apart). Then, for `--seconds`:
 - `--sessions` sessions browse like people do, a page every 0.2-1.0 s: the run list
   (the five queries of bench/runlist.py, a few pages deep), its htmx partial with
   another sort, the exact total, a run's page, its chart data, the compare chart data
-  of five runs;
+  of five runs (runs of the seeded experiments, with their metrics);
 - `--clients` SDK processes log runs of 3 metrics x 100 steps one after another: as
   fast as the studio takes them (the default: the server saturated), or with a
   training step of `--step-ms` between steps, as a sweep of short trials does.
 
 Printed: requests a second, p50/p95/p99 latency and errors of the browsing, the
-runs and points the SDK clients stored (their last runs' counts checked), and the
-largest resident memory of a web process (VmRSS, sampled every second).
+runs and points the SDK clients stored (their last runs' counts checked), the
+largest resident memory of a web process (VmRSS, sampled every second), and the CPU
+seconds the web processes, the SDK clients and the browsing sessions used in the
+window (all share the machine's cores). gunicorn's log goes to
+bench/results/load-gunicorn.log.
 """
 
 from __future__ import annotations
@@ -178,7 +181,7 @@ def session(
             if response.status_code != 200:
                 error = f"{response.status_code} {url}"
         except requests.RequestException as exc:
-            error = f"{type(exc).__name__} {url}"
+            error = f"{type(exc).__name__} {url}: {exc}"
         stats.add(kind, time.perf_counter() - start, error)
         time.sleep(rng.uniform(0.2, 1.0))
 
@@ -247,12 +250,14 @@ def main() -> None:
     env = environment(db, db.parent / "load-static", port, args.workers, args.threads)
     token = prepare(env, args.runs)
     base = f"http://127.0.0.1:{port}"
+    # gunicorn's own log (worker restarts, timeouts), for when a request fails.
+    server_log = db.parent / "load-gunicorn.log"
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "studio/gunicorn.py", "studio.wsgi"],
         cwd=BASE_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=server_log.open("w"),
     )
     try:
         for _ in range(600):
@@ -263,8 +268,15 @@ def main() -> None:
                 time.sleep(0.1)
         api = requests.Session()
         api.headers["Authorization"] = f"Bearer {token}"
-        listed = api.get(f"{base}/api/w/scale/runs?perPage=500", timeout=60).json()["runs"]
-        run_ids = [r["runId"] for r in listed]
+        # Runs of the seeded experiments (with metrics m0-m2), not those an earlier
+        # load test's SDK clients logged (the newest, with other metrics).
+        run_ids = [
+            r["runId"]
+            for n in range(5)
+            for r in api.get(
+                f"{base}/api/w/scale/runs?experiment=experiment-{n}&perPage=100", timeout=60
+            ).json()["runs"]
+        ]
 
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
@@ -289,6 +301,8 @@ def main() -> None:
             for n, http in enumerate(browsers)
         ]
         started = time.monotonic()
+        web_pids = [server.pid, *_children(server.pid)]
+        cpu_before = {"web": cpu_seconds(web_pids), "load": _own_cpu()}
         for p in clients:
             p.start()
         for t in sessions:
@@ -298,6 +312,13 @@ def main() -> None:
             for pid in [server.pid, *_children(server.pid)]:
                 peak[pid] = max(peak.get(pid, 0.0), rss_mb(pid))
             time.sleep(1)
+        # The window's CPU: who used the machine's cores (the SDK clients still run).
+        cpu = {
+            "web": cpu_seconds(web_pids) - cpu_before["web"],
+            "SDK clients": cpu_seconds([p.pid for p in clients]),
+            "browsing sessions (this process)": _own_cpu() - cpu_before["load"],
+        }
+        window = time.monotonic() - started
         for t in sessions:
             t.join(60)
         elapsed = time.monotonic() - started
@@ -335,6 +356,8 @@ def main() -> None:
             f"p99 {p99:.0f} ms"
         )
     print(f"errors: {len(stats.errors)}" + (f" (first: {stats.errors[0]})" if stats.errors else ""))
+    if stats.errors:
+        print(f"  gunicorn's log: {server_log}")
     print(
         f"ingest: {runs_done:,} runs, {runs_done * 300:,} points "
         f"({runs_done / elapsed:.1f} runs/s); last runs' counts "
@@ -344,6 +367,28 @@ def main() -> None:
         f"web RSS: largest worker {max(workers.values(), default=0):.0f} MB, "
         f"master {peak.get(server.pid, 0):.0f} MB"
     )
+    cores = os.cpu_count() or 1
+    print(
+        f"CPU in the window ({cores} cores x {window:.0f} s = {cores * window:.0f} s): "
+        + ", ".join(f"{who} {seconds:.1f} s" for who, seconds in cpu.items())
+    )
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _children(pid: int) -> list[int]:
