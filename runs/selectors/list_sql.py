@@ -19,6 +19,8 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    FloatField,
+    Func,
     IntegerField,
     OrderBy,
     OuterRef,
@@ -57,7 +59,7 @@ def _lifecycle_rank() -> Case:
     return Case(*whens, default=Value(len(LIFECYCLE)), output_field=IntegerField())
 
 
-def _sort_value(key: str):
+def _sort_value(key: str, vendor: str):
     prefix, _, name = key.partition(".")
     if prefix == "metrics" and name:
         return Subquery(
@@ -68,10 +70,24 @@ def _sort_value(key: str):
     if prefix == "tags" and name:
         return Subquery(Tag.objects.filter(run=OuterRef("pk"), key=name).values("value")[:1])
     if key == "duration":
-        return ExpressionWrapper(
-            Coalesce(F("ended"), Now()) - F("started"), output_field=DurationField()
-        )
+        return _duration(vendor)
     return F(SORT_FIELDS[key])
+
+
+def _duration(vendor: str):
+    """How long a run ran, or has run while it is active; NULL before it starts.
+
+    On SQLite in days, by its own julianday(): Django's duration arithmetic there calls
+    a Python function on every row (sorting 100,000 runs took 375-400 ms). Only the
+    order is used.
+    """
+    end = Coalesce(F("ended"), Now())
+    if vendor == "sqlite":
+        days = FloatField()
+        return Func(end, function="julianday", output_field=days) - Func(
+            F("started"), function="julianday", output_field=days
+        )
+    return ExpressionWrapper(end - F("started"), output_field=DurationField())
 
 
 def order_by(qs: QuerySet[Run], sort: str) -> QuerySet[Run]:
@@ -86,7 +102,7 @@ def order_by(qs: QuerySet[Run], sort: str) -> QuerySet[Run]:
     if key == "status":
         rank = _lifecycle_rank()
         return qs.order_by(rank.desc() if desc else rank.asc(), *TIEBREAK)
-    qs = qs.annotate(sort_value=_sort_value(key))
+    qs = qs.annotate(sort_value=_sort_value(key, connections[qs.db].vendor))
     primary: OrderBy = (
         F("sort_value").desc(nulls_last=True) if desc else F("sort_value").asc(nulls_last=True)
     )

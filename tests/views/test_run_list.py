@@ -473,6 +473,25 @@ def test_duration_sort(reader_client, workspace, exp):
     assert b"5s" in response.content
 
 
+def test_duration_sort_counts_an_active_run_until_now(reader_client, workspace, exp):
+    now = timezone.now()
+    ended = RunFactory(experiment=exp, started=now - timedelta(hours=3), ended=now)
+    running = RunFactory(experiment=exp, status=Status.RUNNING, started=now - timedelta(hours=1))
+    quick = RunFactory(
+        experiment=exp, started=now - timedelta(days=9), ended=now - timedelta(days=9, seconds=-1)
+    )
+    sub_second = RunFactory(
+        experiment=exp,
+        started=now - timedelta(days=9),
+        ended=now - timedelta(days=9, microseconds=-400_000),
+    )
+    never = RunFactory(experiment=exp, status=Status.QUEUED)
+    response = reader_client.get(list_url(workspace, "sort=-duration"))
+    assert shown_ids(response) == [ended.id, running.id, quick.id, sub_second.id, never.id]
+    response = reader_client.get(list_url(workspace, "sort=duration"))
+    assert shown_ids(response) == [sub_second.id, quick.id, running.id, ended.id, never.id]
+
+
 def test_metric_and_property_columns(reader_client, workspace, exp):
     run = RunFactory(experiment=exp)
     metric(run, "loss", 0.123456789)
