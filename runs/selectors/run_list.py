@@ -45,8 +45,9 @@ from runs.selectors.list_sql import EPOCH, marks, order_by, ordered, qn, select,
 # match: the table never waits for it.
 COUNT_CAP = 1_000
 # Up to this many matching trees (at most COUNT_CAP), the page is sorted from their
-# ids; more are met in sort order instead (each root tested until the page is full,
-# cheap when they are many: 1% of the roots or more at 100,000 runs).
+# ids; more are met in sort order instead where an index gives that order (each root
+# tested until the page is full, cheap when they are many: 1% of the roots or more at
+# 100,000 runs), else all of them are taken from the conditions' indexes and sorted.
 FEW_MATCHES = 1_000
 CHOOSER_RECENT_RUNS = 500
 CHOOSER_CAP = 200
@@ -246,6 +247,14 @@ def _sorted_ids(
     return [pk for (pk,) in rows]
 
 
+def _walked(sort: str) -> bool:
+    """Whether an index gives the runs in this order (creation, a metric's values):
+    testing the roots in that order stops once the page is full. Any other order
+    sorts every match."""
+    key = sort.lstrip("-")
+    return key == "created" or key.startswith("metrics.")
+
+
 def _metric_sorted_ids(
     qs: QuerySet[Run], walk: tuple[str, list], name: str, desc: bool, offset: int, limit: int
 ) -> list[str]:
@@ -321,6 +330,16 @@ def run_list_page(
         if found is not None:
             few = (f"{table(Run)}.{qn('id')} IN ({marks(found)})", found) if found else None
             ids = _sorted_ids(None, few, sort, number, per_page) if few else []
+        elif not _walked(sort):
+            # Every matching tree is sorted anyway: they come from the conditions'
+            # indexes instead of each root being tested.
+            tables, where, args = _matching_sql(workspace, experiment, state, condition)
+            matching = (
+                f"{table(Run)}.{qn('id')} IN (SELECT {qn(_ROOT)}.{qn('root_id')} "  # noqa: S608
+                f"FROM {tables} WHERE {where})",
+                args,
+            )
+            ids = _sorted_ids(None, matching, sort, number, per_page)
         else:
             ids = _sorted_ids(
                 lambda: _roots(workspace, experiment).filter(condition.run_filter(tree=True)),

@@ -135,6 +135,29 @@ def test_metric_sort_of_matching_trees_by_walking(reader_client, workspace, scor
     assert seen == expected
 
 
+@pytest.mark.parametrize("desc", [True, False])
+def test_a_sort_no_index_gives_takes_the_matching_trees_from_the_conditions(
+    reader_client, workspace, scored, many, desc, django_assert_max_num_queries
+):
+    runs, _, child = scored
+    parent = runs[3]  # untagged, listed for its matching child
+    roots = [r for i, r in enumerate(runs) if i % 2 == 0] + [parent]
+    newest = sorted(roots, key=lambda r: (r.created, r.id), reverse=True)
+    expected = [r.id for r in sorted(newest, key=lambda r: r.display_name, reverse=desc)]
+    seen = []
+    for page in (1, 2, 3):
+        url = list_url(
+            workspace, tag="quality:great", sort=f"{'-' if desc else ''}name", per_page=3, page=page
+        )
+        with django_assert_max_num_queries(12):
+            response = reader_client.get(url, headers=HX)
+        rows = response.context["page"].rows
+        seen += [r.run.id for r in rows if r.depth == 0]
+        if parent.id in shown(response):
+            assert (child.id, 1, True) in [(r.run.id, r.depth, r.matches) for r in rows]
+    assert seen == expected
+
+
 def test_a_count_past_the_cap_is_a_lower_bound(reader_client, workspace, exp, many):
     for i in range(9):
         RunFactory(experiment=exp, created=T0 + timedelta(minutes=i), status=Status.FAILED)
