@@ -134,7 +134,9 @@ _POSTGRESQL_OPTIONS = {"server_side_binding": True, "prepare_threshold": 5}
 
 # WAL lets readers run beside one writer; IMMEDIATE takes the write lock at BEGIN,
 # so concurrent writers queue on the busy timeout instead of failing with
-# "database is locked" when a read transaction tries to upgrade.
+# "database is locked" when a read transaction tries to upgrade. The page cache is a
+# connection's, and a gthread worker holds a connection a thread: 16 MB each keeps a
+# worker's memory bounded (64 MB had let one grow to 229 MB, no faster: bench/README.md).
 _SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "timeout": 30,
@@ -142,7 +144,7 @@ _SQLITE_OPTIONS = {
         "PRAGMA journal_mode=WAL;"
         "PRAGMA synchronous=NORMAL;"
         "PRAGMA busy_timeout=30000;"
-        "PRAGMA cache_size=-64000;"
+        "PRAGMA cache_size=-16000;"
         "PRAGMA temp_store=MEMORY;"
     ),
 }
