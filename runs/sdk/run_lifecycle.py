@@ -28,6 +28,7 @@ WAIT_POLL = 0.5
 # Roots whose tree already got a KeyboardInterrupt: a cancel cascades to every child,
 # and the main thread must be interrupted once, not once per child.
 _interrupted_roots: set[str] = set()
+_interrupt_lock = threading.Lock()
 
 
 class RunFailedError(StudioError):
@@ -186,11 +187,20 @@ class LifecyclePart(RunBase):
         return None
 
     def _cancel_requested(self) -> None:
-        """The heartbeat learnt of a cancel: callback or KeyboardInterrupt, then Canceled."""
+        """The heartbeat learnt of a cancel: callback or KeyboardInterrupt, then Canceled,
+        in a thread of their own."""
         if self._cancel_seen:
             return
         self._cancel_seen = True
         logger.warning("run %s: cancel requested; stopping", self.id)
+        # Not a daemon, and started before the main thread is interrupted: the interpreter
+        # waits for it, so a KeyboardInterrupt that ends the script at once still lets the
+        # run be marked Canceled (started after, it could miss an interpreter shutting down).
+        threading.Thread(
+            target=self._stop_then_cancel, name=f"studio-cancel-{self.id}", daemon=False
+        ).start()
+
+    def _stop_then_cancel(self) -> None:
         callback = self._cancel_callback()
         if callback is not None:
             try:
@@ -199,14 +209,12 @@ class LifecyclePart(RunBase):
                 logger.exception("run %s: the on_cancel callback failed", self.id)
         else:
             root = (self._doc or {}).get("rootRunId") or self.id
-            if root not in _interrupted_roots:
+            with _interrupt_lock:
+                first = root not in _interrupted_roots
                 _interrupted_roots.add(root)
+            if first:
                 interrupt_main()
-        # Not a daemon: the interpreter waits for it, so a KeyboardInterrupt that ends the
-        # script still lets the run be marked Canceled.
-        threading.Thread(
-            target=self._finish_cancel, name=f"studio-cancel-{self.id}", daemon=False
-        ).start()
+        self._finish_cancel()
 
     def _finish_cancel(self) -> None:
         try:

@@ -1,5 +1,6 @@
 """A script started where SIGINT is ignored (`python train.py &` from a script, `nohup`)
-still stops when its run is cancelled: the SDK's interrupt does not rely on SIGINT."""
+still stops when its run is cancelled: the SDK's interrupt does not rely on SIGINT. And
+a script that exits the moment it is interrupted still leaves its run Canceled."""
 
 from __future__ import annotations
 
@@ -66,6 +67,65 @@ def test_a_script_with_sigint_ignored_is_stopped_by_a_cancel(
         assert proc.wait(timeout=10) == 3, "the script kept running after the cancel"
         assert "interrupted" in proc.stdout.read()
         wait_until(lambda: RunModel.objects.get(pk=run_id).status == "Canceled", what="Canceled")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+SLOW_AFTER_INTERRUPT = """
+    import sys, time
+    from runs.sdk import Experiment, Workspace
+    from runs.sdk import run_lifecycle
+
+    interrupt = run_lifecycle.interrupt_main
+
+    def interrupt_then_dawdle():
+        # The main thread is interrupted and exits at once, while the thread that
+        # interrupted it is still busy: the run must be marked Canceled all the same.
+        interrupt()
+        time.sleep(1)
+
+    run_lifecycle.interrupt_main = interrupt_then_dawdle
+    ws = Workspace.from_config(heartbeat_interval=0.2)
+    run = Experiment(workspace=ws, name="background").start_logging()
+    print(run.id, flush=True)
+    try:
+        while True:
+            run.log("loss", 0.5)
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        sys.exit(3)
+"""
+
+
+def test_a_script_that_exits_at_once_when_interrupted_still_ends_canceled(
+    studio, token, colleague_token, tmp_path
+):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(SLOW_AFTER_INTERRUPT))
+    env = {
+        **os.environ,
+        "STUDIO_URL": studio,
+        "STUDIO_TOKEN": token,
+        "STUDIO_WORKSPACE": "team",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(script)], env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        run_id = proc.stdout.readline().strip()
+        wait_until(
+            lambda: RunModel.objects.filter(pk=run_id, latest_metrics__name="loss").exists(),
+            what="the script to log",
+        )
+
+        Workspace(url=studio, token=colleague_token, name="team").get_run(run_id).cancel()
+
+        assert proc.wait(timeout=10) == 3
+        # Once the process is gone, nothing else would end the run.
+        assert RunModel.objects.get(pk=run_id).status == "Canceled"
     finally:
         if proc.poll() is None:
             proc.kill()
