@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
 
 from runs.models import Run as RunModel
 from runs.sdk import Workspace
@@ -34,11 +35,11 @@ SCRIPT = """
 """
 
 
-def test_a_script_with_sigint_ignored_is_stopped_by_a_cancel(
-    studio, token, colleague_token, tmp_path
-):
+@contextmanager
+def logging_script(source: str, tmp_path, studio: str, token: str, **popen):
+    """The script running (its first line, the run id, read), then killed if still alive."""
     script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent(SCRIPT))
+    script.write_text(textwrap.dedent(source))
     env = {
         **os.environ,
         "STUDIO_URL": studio,
@@ -46,14 +47,13 @@ def test_a_script_with_sigint_ignored_is_stopped_by_a_cancel(
         "STUDIO_WORKSPACE": "team",
         "PYTHONPATH": str(ROOT),
     }
-    # As a non-interactive shell starts `python train.py &`: SIGINT ignored.
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, str(script)],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
+        **popen,
     )
     try:
         run_id = proc.stdout.readline().strip()
@@ -61,16 +61,24 @@ def test_a_script_with_sigint_ignored_is_stopped_by_a_cancel(
             lambda: RunModel.objects.filter(pk=run_id, latest_metrics__name="loss").exists(),
             what="the script to log",
         )
+        yield proc, run_id
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
+
+def test_a_script_with_sigint_ignored_is_stopped_by_a_cancel(
+    studio, token, colleague_token, tmp_path
+):
+    # As a non-interactive shell starts `python train.py &`: SIGINT ignored.
+    ignored = {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)}
+    with logging_script(SCRIPT, tmp_path, studio, token, **ignored) as (proc, run_id):
         Workspace(url=studio, token=colleague_token, name="team").get_run(run_id).cancel()
 
         assert proc.wait(timeout=10) == 3, "the script kept running after the cancel"
         assert "interrupted" in proc.stdout.read()
         wait_until(lambda: RunModel.objects.get(pk=run_id).status == "Canceled", what="Canceled")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 SLOW_AFTER_INTERRUPT = """
@@ -102,31 +110,9 @@ SLOW_AFTER_INTERRUPT = """
 def test_a_script_that_exits_at_once_when_interrupted_still_ends_canceled(
     studio, token, colleague_token, tmp_path
 ):
-    script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent(SLOW_AFTER_INTERRUPT))
-    env = {
-        **os.environ,
-        "STUDIO_URL": studio,
-        "STUDIO_TOKEN": token,
-        "STUDIO_WORKSPACE": "team",
-        "PYTHONPATH": str(ROOT),
-    }
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, str(script)], env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        run_id = proc.stdout.readline().strip()
-        wait_until(
-            lambda: RunModel.objects.filter(pk=run_id, latest_metrics__name="loss").exists(),
-            what="the script to log",
-        )
-
+    with logging_script(SLOW_AFTER_INTERRUPT, tmp_path, studio, token) as (proc, run_id):
         Workspace(url=studio, token=colleague_token, name="team").get_run(run_id).cancel()
 
         assert proc.wait(timeout=10) == 3
         # Once the process is gone, nothing else would end the run.
         assert RunModel.objects.get(pk=run_id).status == "Canceled"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
