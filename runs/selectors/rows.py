@@ -4,9 +4,9 @@ The ORM builds and compiles a query's SQL on every call: about 1-2 ms of Python 
 select of a few joined models, ten times what the database takes to answer it. The
 reads every request makes (its token or session, its membership, the run it names) and
 the run page's (the run with its neighbours, tags, properties, latest values, files,
-events) are written once instead: their columns taken from the models, their values converted as
-the ORM converts them (the backend's converters, then the fields'), so the instances
-are those the ORM would have made.
+events) are written once instead: their columns taken from the models, their values
+converted as the ORM converts them (the backend's converters, then the fields'), so
+the instances are those the ORM would have made.
 """
 
 from __future__ import annotations

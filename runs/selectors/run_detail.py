@@ -11,7 +11,6 @@ from django.http import Http404
 from runs import downsample
 from runs.file_content import open_run_file
 from runs.models import (
-    Experiment,
     LatestMetric,
     Membership,
     MetricText,
@@ -25,6 +24,7 @@ from runs.models import (
 )
 from runs.selectors.compare import compare_series
 from runs.selectors.rows import Statement, Table
+from runs.selectors.runs import run_get
 from runs.status import TERMINAL
 
 # The page shows at most this many descendants and events; the rest is counted.
@@ -84,28 +84,8 @@ def run_for_detail(*, workspace: Workspace, run_id: str) -> Run:
     return run
 
 
-# The page's reads of the run and what hangs off it, written once (selectors.rows): the
-# ORM spent more time building these statements than the database answering them.
-_RUN, _EXPERIMENT, _SUBMITTER, _PARENT = (
-    Table(Run, "r"),
-    Table(Experiment, "e"),
-    Table(get_user_model(), "u"),
-    Table(Run, "p"),
-)
-
-
-def _run_sql(q) -> str:
-    """The run `%s` of the workspace `%s` with its experiment, submitter and parent."""
-    tables = (_RUN, _EXPERIMENT, _SUBMITTER, _PARENT)
-    return (
-        f"SELECT {', '.join(t.columns(q) for t in tables)} FROM {q(Run._meta.db_table)} r"  # noqa: S608
-        f" INNER JOIN {q(Experiment._meta.db_table)} e ON e.{q('id')} = r.{q('experiment_id')}"
-        f" LEFT OUTER JOIN {q(_SUBMITTER.name)} u ON u.{q('id')} = r.{q('submitted_by_id')}"
-        f" LEFT OUTER JOIN {q(Run._meta.db_table)} p ON p.{q('id')} = r.{q('parent_id')}"
-        f" WHERE r.{q('id')} = %s AND r.{q('workspace_id')} = %s"
-    )
-
-
+# What hangs off the run on its page, read by statements written once (selectors.rows):
+# the ORM spent more time building them than the database answering them.
 def _of_run(model, order: tuple[str, ...]) -> Statement:
     """A model's rows of the run `%s`, in `order` (columns)."""
     table = Table(model, "x")
@@ -120,7 +100,6 @@ def _of_run(model, order: tuple[str, ...]) -> Statement:
     return Statement([table], write)
 
 
-_DETAIL_RUN = Statement([_RUN, _EXPERIMENT, _SUBMITTER, _PARENT], _run_sql)
 _TAGS = _of_run(Tag, ("key",))
 _PROPERTIES = _of_run(Property, ("key",))
 _LATEST = _of_run(LatestMetric, ("name",))
@@ -134,12 +113,7 @@ def run_detail(*, workspace: Workspace, run_id: str) -> RunDetail:
     metrics, files, the descendants (one query, the tree built here) and the
     newest events with their actors.
     """
-    found = _DETAIL_RUN.rows([run_id, workspace.pk])
-    if not found:
-        raise Http404("No such run.")
-    run = found[0][0]
-    run.experiment, run.submitted_by, run.parent = found[0][1:]
-    run.workspace = workspace
+    run = run_get(workspace=workspace, run_id=run_id, with_parent=True)
     files = [row[0] for row in _FILES.rows([run.pk])]
     return RunDetail(
         run=run,

@@ -33,16 +33,18 @@ RUN_DOCUMENT_PREFETCH = (
 # A run by its key in its workspace: the read of every per-run API call, written once
 # (selectors.rows). The full run comes with its experiment and submitter; the lean one
 # has its id, workspace and root only.
-_RUN, _EXPERIMENT, _SUBMITTER = (
+_RUN, _EXPERIMENT, _SUBMITTER, _PARENT = (
     Table(Run, "r"),
     Table(Experiment, "e"),
     Table(get_user_model(), "u"),
+    Table(Run, "p"),
 )
 _LEAN_RUN = Table(Run, "r", only=("id", "workspace_id", "root_id"))
 
 
-def _run_sql(q, *, full: bool) -> str:
-    """The run `%s` of the workspace `%s`; `full`: with its experiment and submitter."""
+def _run_sql(q, *, full: bool, parent: bool = False) -> str:
+    """The run `%s` of the workspace `%s`; `full`: with its experiment and submitter;
+    `parent`: and its parent run."""
     tables = (_RUN, _EXPERIMENT, _SUBMITTER) if full else (_LEAN_RUN,)
     joins = ""
     if full:
@@ -50,6 +52,9 @@ def _run_sql(q, *, full: bool) -> str:
             f" INNER JOIN {q(_EXPERIMENT.name)} e ON e.{q('id')} = r.{q('experiment_id')}"
             f" LEFT OUTER JOIN {q(_SUBMITTER.name)} u ON u.{q('id')} = r.{q('submitted_by_id')}"
         )
+    if parent:
+        tables += (_PARENT,)
+        joins += f" LEFT OUTER JOIN {q(_PARENT.name)} p ON p.{q('id')} = r.{q('parent_id')}"
     # Names from the models, quoted; the values are parameters.
     return (
         f"SELECT {', '.join(t.columns(q) for t in tables)} FROM {q(Run._meta.db_table)} r"  # noqa: S608
@@ -58,22 +63,34 @@ def _run_sql(q, *, full: bool) -> str:
 
 
 _FULL_RUN = Statement([_RUN, _EXPERIMENT, _SUBMITTER], lambda q: _run_sql(q, full=True))
+_WITH_PARENT = Statement(
+    [_RUN, _EXPERIMENT, _SUBMITTER, _PARENT], lambda q: _run_sql(q, full=True, parent=True)
+)
 _LEAN = Statement([_LEAN_RUN], lambda q: _run_sql(q, full=False))
 
 
 def run_get(
-    *, workspace: Workspace, run_id: str, for_document: bool = False, lean: bool = False
+    *,
+    workspace: Workspace,
+    run_id: str,
+    for_document: bool = False,
+    lean: bool = False,
+    with_parent: bool = False,
 ) -> Run:
     """The run `run_id` of the workspace, or Http404.
 
     `lean`: only its id, workspace and root, for writes that need no more (metric batches).
+    `with_parent`: its parent run too (the run page).
     """
-    rows = (_LEAN if lean else _FULL_RUN).rows([run_id, workspace.pk])
+    statement = _LEAN if lean else _WITH_PARENT if with_parent else _FULL_RUN
+    rows = statement.rows([run_id, workspace.pk])
     if not rows:
         raise Http404("No such run.")
     run = rows[0][0]
     if not lean:
         run.experiment, run.submitted_by = rows[0][1], rows[0][2]
+    if with_parent:
+        run.parent = rows[0][3]
     run.workspace = workspace
     if for_document:
         run.document_parts = run_document_parts(run_id=run.pk)
