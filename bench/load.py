@@ -257,7 +257,7 @@ def main() -> None:
         cwd=BASE_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=server_log.open("w"),
+        stderr=(log_file := server_log.open("w")),
     )
     try:
         for _ in range(600):
@@ -328,6 +328,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
+        log_file.close()
 
     lat = sorted(stats.latencies)
 
