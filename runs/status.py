@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from runs.exceptions import InvalidTransition
 from runs.lifecycle import ACTIVE, EXECUTING, TERMINAL, Status
+from runs.services.writes import Insert, Update
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -55,6 +57,39 @@ def can_transition(src: str, dst: str) -> bool:
     return dst in ALLOWED.get(src, frozenset())
 
 
+def _status_for_update(run_id: str) -> str:
+    """The run's status, its row locked FOR NO KEY UPDATE where the database locks rows
+    (PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers)."""
+    from runs.models import Run
+
+    q = connection.ops.quote_name
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {q('status')} FROM {q(Run._meta.db_table)} WHERE {q('id')} = %s{lock}",  # noqa: S608 - names
+            [run_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Run.DoesNotExist(f"run {run_id} does not exist")
+    return row[0]
+
+
+@cache
+def _insert_event() -> Insert:
+    from runs.models import RunEvent
+
+    return Insert(RunEvent)
+
+
+@cache
+def _update(fields: tuple[str, ...]) -> Update:
+    """The UPDATE of these fields of a run (a few sets: status, times, error)."""
+    from runs.models import Run
+
+    return Update(Run, fields)
+
+
 @transaction.atomic
 def transition(
     run: Run,
@@ -74,9 +109,9 @@ def transition(
     run (whose foreign keys take KEY SHARE) neither wait for it nor deadlock with it.
     `expect`: the move happens only from that status (a worker claiming a Queued run).
     """
-    from runs.models import Run, RunEvent
+    from runs.models import RunEvent
 
-    current = Run.objects.select_for_update(no_key=True).only("status").get(pk=run.pk).status
+    current = _status_for_update(run.pk)
     to = Status(to)
     if not can_transition(current, to) or (expect is not None and current != expect):
         raise InvalidTransition(current, to)
@@ -95,15 +130,19 @@ def transition(
         run.error_message = error.get("message") or ""
         run.error_details = error.get("details")
         fields += ["error_code", "error_message", "error_details"]
-    Run.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
-    RunEvent.objects.create(
-        run_id=run.pk,
-        actor=actor,
-        kind=RunEvent.Kind.STATUS,
-        field="status",
-        old=current,
-        new=to,
-        note=note,
+    _update(tuple(fields)).save(run)
+    _insert_event().save(
+        [
+            RunEvent(
+                run_id=run.pk,
+                actor=actor,
+                kind=RunEvent.Kind.STATUS,
+                field="status",
+                old=current,
+                new=to,
+                note=note,
+            )
+        ]
     )
     # Alert rules' notifications join this transaction: a rolled-back change sends nothing.
     from runs.notifications import outbox

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -46,15 +46,28 @@ def _rules() -> QuerySet[AlertRule]:
     return AlertRule.objects.select_related("owner", "run").prefetch_related("members", "mutes")
 
 
+def _rule_ids(flag: str, run_id: str) -> list[int]:
+    """The ids of the rules of the run's workspace with `flag` set: a cheap query on every
+    status change, usually answering nothing. Written by hand: the ORM took 0.5 ms to
+    build it, ten times what it takes to run (runs.services.writes says why it matters)."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {q('id')} FROM {q(AlertRule._meta.db_table)} "  # noqa: S608 - names
+            f"WHERE {q(AlertRule._meta.get_field(flag).column)} = %s AND {q('workspace_id')} = "
+            f"(SELECT {q('workspace_id')} FROM {q(Run._meta.db_table)} WHERE {q('id')} = %s)",
+            [True, run_id],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
 def status_changed(*, run: Run, status: str) -> int:
     """Write the notifications that the workspace's rules owe for `run` reaching `status`;
     returns how many. Called inside the status change's transaction."""
     flag = RULE_FLAGS.get(status)
     if flag is None:
         return 0
-    # A cheap query, usually answering nothing: the workspace's rules for this status.
-    wanted = AlertRule.objects.filter(**{flag: True}, workspace__runs=run.pk)
-    ids = list(wanted.values_list("pk", flat=True))
+    ids = _rule_ids(flag, run.pk)
     if not ids:
         return 0
     rules = list(_rules().filter(pk__in=ids))

@@ -6,13 +6,16 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from runs.exceptions import PayloadTooLarge, ValidationFailed
 from runs.models import LatestMetric, MetricBatch, MetricChunk, MetricText, Run
+from runs.selectors.rows import Statement, Table
 from runs.services.tags import check_key
+from runs.services.writes import Insert, Update
 from runs.text import check_text
 
 MAX_POINTS_PER_BATCH = 200_000
@@ -140,6 +143,36 @@ def metric_log_batches(*, batches: list[tuple[Run, list[SeriesIn]]], key: str = 
     return BatchResult(stored=total, duplicate=False)
 
 
+# As select_for_update(no_key=True) writes it (PostgreSQL: the only backend that locks).
+_FOR_UPDATE = "FOR NO KEY UPDATE"
+_INSERT_BATCH = Insert(MetricBatch)
+_INSERT_CHUNK = Insert(MetricChunk)
+_UPDATE_CHUNK = Update(
+    MetricChunk, ("count", "first_step", "last_step", "steps", "values", "times")
+)
+_INSERT_LATEST = Insert(LatestMetric)
+_UPDATE_LATEST = Update(LatestMetric, ("value", "step", "time", "count"))
+_LATEST = Table(LatestMetric, "lm")
+
+
+@lru_cache(maxsize=32)
+def _latest_statement(names: int) -> Statement:
+    """The latest values of a run's series with any of `names` names."""
+    marks = ", ".join(["%s"] * names)
+    return Statement(
+        [_LATEST],
+        lambda q: (
+            f"SELECT {_LATEST.columns(q)} FROM {q(_LATEST.name)} {q('lm')} "  # noqa: S608 - names
+            f"WHERE {q('lm')}.{q('run_id')} = %s AND {q('lm')}.{q('name')} IN ({marks})"
+        ),
+    )
+
+
+def _latest(run: Run, names: set[str]) -> dict[str, LatestMetric]:
+    rows = _latest_statement(len(names)).rows([run.pk, *sorted(names)])
+    return {lm.name: lm for (lm,) in rows}
+
+
 def _lock(runs: list[Run]) -> None:
     """Lock the runs (PostgreSQL; SQLite's IMMEDIATE transactions already serialise
     writers) so two batches for one run cannot both append after the same last chunk.
@@ -149,21 +182,22 @@ def _lock(runs: list[Run]) -> None:
     """
     if not connection.features.has_select_for_update:
         return
-    list(
-        Run.objects.filter(pk__in=[r.pk for r in runs])
-        .order_by("pk")
-        .select_for_update(no_key=True)
-        .values_list("pk", flat=True)
-    )
+    q = connection.ops.quote_name
+    ids = sorted(run.pk for run in runs)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {q('id')} FROM {q(Run._meta.db_table)} "  # noqa: S608 - names
+            f"WHERE {q('id')} IN ({', '.join(['%s'] * len(ids))}) "
+            f"ORDER BY {q('id')} {_FOR_UPDATE}",
+            ids,
+        )
 
 
 def _claim_key(runs: list[Run], key: str, total: int) -> bool:
     """Record the idempotency key for each run; False when it was recorded before."""
     try:
         with transaction.atomic():
-            MetricBatch.objects.bulk_create(
-                [MetricBatch(run=run, key=key[:100], points=total) for run in runs]
-            )
+            _INSERT_BATCH.save(MetricBatch(run=run, key=key[:100], points=total) for run in runs)
     except IntegrityError:
         return False
     return True
@@ -174,7 +208,7 @@ def _store(run: Run, series: list[SeriesIn]) -> None:
     names = {s.name for s in series if s.values}
     if not names:
         return
-    latest = {lm.name: lm for lm in LatestMetric.objects.filter(run=run, name__in=names)}
+    latest = _latest(run, names)
     kinds: dict[str, bool] = {}
     for s in series:
         if not s.values:
@@ -216,8 +250,8 @@ def _store(run: Run, series: list[SeriesIn]) -> None:
             )
         else:
             lm.value, lm.step, lm.time, lm.count = value, step, when, lm.count + len(p.steps)
-    MetricChunk.objects.bulk_create(new_chunks)
-    LatestMetric.objects.bulk_create(new_latest)
+    _INSERT_CHUNK.save(new_chunks)
+    _INSERT_LATEST.save(new_latest)
     changed = [lm for lm in latest.values() if lm.name in points]
     if len(changed) > FEW_SERIES:
         LatestMetric.objects.bulk_update(changed, ["value", "step", "time", "count"])
@@ -225,9 +259,7 @@ def _store(run: Run, series: list[SeriesIn]) -> None:
         # A batch usually carries a few series: plain UPDATEs by primary key cost a fraction
         # of bulk_update's CASE WHEN statement (the ingest hot path, bench/ingest.py).
         for lm in changed:
-            LatestMetric.objects.filter(pk=lm.pk).update(
-                value=lm.value, step=lm.step, time=lm.time, count=lm.count
-            )
+            _UPDATE_LATEST.save(lm)
 
 
 def _store_text(run: Run, series: list[SeriesIn], latest: dict[str, LatestMetric]) -> None:
@@ -336,14 +368,13 @@ def _append(run, name, last, steps, values, times) -> list[MetricChunk]:
             s = np.concatenate([codec.decode_ints(last.steps), steps[:i]])
             v = np.concatenate([codec.decode_floats(last.values), values[:i]])
             t = np.concatenate([codec.decode_times(last.times), times[:i]])
-            MetricChunk.objects.filter(pk=last.pk).update(
-                count=len(s),
-                first_step=min(last.first_step, int(steps[:i].min())),
-                last_step=max(last.last_step, int(steps[:i].max())),
-                steps=codec.encode_ints(s),
-                values=codec.encode_floats(v),
-                times=codec.encode_times(t),
-            )
+            last.count = len(s)
+            last.first_step = min(last.first_step, int(steps[:i].min()))
+            last.last_step = max(last.last_step, int(steps[:i].max()))
+            last.steps = codec.encode_ints(s)
+            last.values = codec.encode_floats(v)
+            last.times = codec.encode_times(t)
+            _UPDATE_CHUNK.save(last)
     chunks = []
     while i < len(steps):
         j = min(i + CHUNK, len(steps))
