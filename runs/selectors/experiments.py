@@ -8,7 +8,24 @@ from datetime import datetime
 from django.db.models import Count, Max
 
 from runs.models import Experiment, Run, Workspace
+from runs.selectors.rows import Statement, Table
 from runs.status import Status
+
+_EXPERIMENT = Table(Experiment, "e")
+_BY_NAME = Statement(
+    [_EXPERIMENT],
+    lambda q: (
+        f"SELECT {_EXPERIMENT.columns(q)} FROM {q(_EXPERIMENT.name)} {q('e')} "  # noqa: S608 - names
+        f"WHERE {q('e')}.{q('workspace_id')} = %s AND {q('e')}.{q('name')} = %s"
+    ),
+)
+
+
+def experiment_by_name(*, workspace_id: int, name: str) -> Experiment | None:
+    """The workspace's experiment called `name`, if any: read on every run created through
+    the API, so written once (runs.selectors.rows)."""
+    rows = _BY_NAME.rows([workspace_id, name])
+    return rows[0][0] if rows else None
 
 
 @dataclass

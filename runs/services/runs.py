@@ -29,6 +29,7 @@ from runs.services.metrics import SeriesIn, metric_log_batch
 from runs.services.properties import check_properties
 from runs.services.search import runs_refresh_search_text
 from runs.services.tags import check_tags
+from runs.services.writes import Insert
 from runs.status import EXECUTING, TERMINAL, Status
 from runs.text import check_text, describe, find_unstorable
 
@@ -37,6 +38,11 @@ MAX_DISPLAY_NAME = 255
 
 # Statuses a run may be created in: logged runs start Running, submitted ones Queued.
 CREATE_STATUSES = {Status.NOT_STARTED, Status.QUEUED, Status.RUNNING}
+
+
+_INSERT_RUN = Insert(Run)
+_INSERT_TAG = Insert(Tag)
+_INSERT_PROPERTY = Insert(Property)
 
 
 def _new_run_id(experiment: Experiment, when: datetime | None = None) -> str:
@@ -156,12 +162,13 @@ def run_create(
         ),
         **times,
     )
-    # A new run has no tags or properties yet: inserted at once, nothing read first.
-    run.save(force_insert=True)
-    Tag.objects.bulk_create(Tag(run=run, key=k, value=v) for k, v in clean_tags.items())
+    # A new run has no tags or properties yet: inserted at once, nothing read first, by
+    # statements written once (runs.services.writes: the API creates runs one by one).
+    _INSERT_RUN.save([run])
+    _INSERT_TAG.save(Tag(run=run, key=k, value=v) for k, v in clean_tags.items())
     if properties:
         clean_properties = check_properties(properties)
-        Property.objects.bulk_create(
+        _INSERT_PROPERTY.save(
             Property(run=run, key=k, value=v) for k, v in clean_properties.items()
         )
     return run

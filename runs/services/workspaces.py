@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from runs.exceptions import NotFound, ValidationFailed
 from runs.models import Experiment, Invitation, Membership, Role, Workspace, validate_name
+from runs.selectors.experiments import experiment_by_name
 from runs.text import check_text
 
 INVITEE_MAX = 254
@@ -65,6 +66,9 @@ def _check_keeps_an_owner(workspace: Workspace, user, verb: str) -> None:
 def experiment_get_or_create(*, workspace: Workspace, name: str) -> Experiment:
     """The workspace's experiment called `name`, created on first use."""
     _check_name("experiment", name)
+    found = experiment_by_name(workspace_id=workspace.pk, name=name)
+    if found is not None:
+        return found
     try:
         with transaction.atomic():
             exp, _ = Experiment.objects.get_or_create(workspace=workspace, name=name)
