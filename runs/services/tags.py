@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from runs.exceptions import ValidationFailed
 from runs.keys import MAX_KEY, MAX_VALUE, check_key, check_value
 from runs.models import Run, RunEvent, Tag
 from runs.services.search import run_search_text_retag
+from runs.services.writes import Insert
 
 # The key and value rules live in runs.keys (the run list's state checks names too).
 __all__ = [
@@ -21,6 +22,9 @@ __all__ = [
 ]
 
 MAX_TAGS_PER_REQUEST = 500
+# Written once (runs.services.writes): a tag change is a per-run API call.
+_INSERT_TAG = Insert(Tag)
+_INSERT_EVENT = Insert(RunEvent)
 
 
 def check_tags(tags: dict[str, str | None]) -> dict[str, str | None]:
@@ -59,6 +63,17 @@ def run_set_tags(
         return _write_tags(run, clean, drop, actor, record, current)
 
 
+def _delete_tags(run_id: str, keys: list[str]) -> None:
+    """Delete these tags of the run (nothing refers to a tag row)."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {q(Tag._meta.db_table)} WHERE {q('run_id')} = %s "  # noqa: S608 - names
+            f"AND {q('key')} IN ({', '.join(['%s'] * len(keys))})",
+            [run_id, *keys],
+        )
+
+
 def _write_tags(
     run: Run,
     clean: dict[str, str | None],
@@ -75,12 +90,12 @@ def _write_tags(
     events = []
     new = [Tag(run=run, key=k, value=v) for k, v in clean.items() if k not in current]
     changed = [k for k, v in clean.items() if k in current and current[k] != v]
-    Tag.objects.bulk_create(new)
+    _INSERT_TAG.save(new)
     for k in changed:
         Tag.objects.filter(run=run, key=k).update(value=clean[k])
     gone = [k for k in drop if k in current]
     if gone:
-        Tag.objects.filter(run=run, key__in=gone).delete()
+        _delete_tags(run.pk, gone)
     if record:
         events += [
             RunEvent(run=run, actor=actor, kind="tag", field=t.key, old=None, new=t.value)
@@ -96,7 +111,7 @@ def _write_tags(
             )
             for k in gone
         ]
-        RunEvent.objects.bulk_create(events)
+        _INSERT_EVENT.save(events)
     before = dict(current)
     current.update(clean)
     for k in gone:

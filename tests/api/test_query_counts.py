@@ -77,3 +77,30 @@ def test_a_tag_change_inside_a_transaction_takes_no_savepoint(tagged, django_ass
     # the tags read, the new tag, its activity row, the search text
     with transaction.atomic(), django_assert_num_queries(4):
         services.run_set_tags(run=tagged, tags={"note": "x"})
+
+
+def test_a_small_run_is_created_and_ended_in_as_few_statements(
+    workspace_api, workspace, django_assert_max_num_queries
+):
+    runs = f"/api/w/{workspace.slug}/runs"
+    workspace_api.post_json(runs, {"experiment": "sweep"})  # the experiment's first use
+    body = {"experiment": "sweep", "displayName": "trial 1", "properties": {"lr": "0.1"}}
+    # token + membership, BEGIN, the experiment, SAVEPOINT, the run, its properties,
+    # RELEASE, COMMIT
+    with django_assert_max_num_queries(8):
+        created = workspace_api.post_json(runs, body)
+    assert created.status_code == 201, created.content
+    run_id = created.json()["runId"]
+
+    steps = list(range(100))
+    series = [{"name": n, "steps": steps, "values": [s / 100 for s in steps]} for n in "abc"]
+    end = {"metrics": {"key": "k1", "series": series}}
+    # token + membership, the run; BEGIN, the batch's key (in a savepoint), the latest
+    # values, the chunks, the new latest values (a statement each, whatever the series),
+    # the run locked (PostgreSQL), the status read, changed, its activity row, the alert
+    # rules asked, COMMIT with the savepoints' 6; the document's tags and values
+    with django_assert_max_num_queries(20):
+        ended = workspace_api.post_json(f"{runs}/{run_id}/complete", end)
+    assert ended.status_code == 200, ended.content
+    assert ended.json()["status"] == "Completed"
+    assert ended.json()["metrics"] == {"a": 0.99, "b": 0.99, "c": 0.99}
