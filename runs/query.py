@@ -33,7 +33,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import reduce
 from typing import Any
 
@@ -41,9 +41,10 @@ from django.db.models import (
     BooleanField,
     Case,
     DateTimeField,
-    DurationField,
     ExpressionWrapper,
     F,
+    FloatField,
+    Func,
     Lookup,
     OuterRef,
     Q,
@@ -1024,13 +1025,35 @@ def _duration_cmp(op: str, seconds: float, now: datetime) -> Q:
         return Q(started__isnull=False) if op in ("<", "<=") else Q(pk__in=[])
     if seconds < -DURATION_BOUND:
         return Q(started__isnull=False) if op in (">", ">=") else Q(pk__in=[])
-    # (ended, or now while it runs) - started: NULL before it starts, so no match.
-    duration = ExpressionWrapper(
-        Coalesce(F("ended"), Value(now, output_field=DateTimeField())) - F("started"),
-        output_field=DurationField(),
-    )
     # Explicitly started, so that `not duration > x` matches the runs not started.
-    return Q(started__isnull=False) & Q(_LOOKUPS[op](duration, timedelta(seconds=seconds)))
+    return Q(started__isnull=False) & Q(_LOOKUPS[op](RunSeconds(now), seconds))
+
+
+class RunSeconds(Func):
+    """How long a run ran, in seconds: (ended, or `now` while it runs) - started; NULL
+    before it starts, so no comparison matches it.
+
+    On SQLite by its own julianday(), which reads times to the millisecond (so the
+    seconds are rounded to it): Django's duration arithmetic there calls a Python
+    function on every row (a filter `duration > '30m'` on 20,000 runs: 47 ms).
+    """
+
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
+    arg_joiner = " - "
+    output_field = FloatField()
+
+    def __init__(self, now: datetime):
+        end = Coalesce(F("ended"), Value(now, output_field=DateTimeField()))
+        super().__init__(end, F("started"))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="ROUND((julianday(%(expressions)s)) * 86400000.0) / 1000.0",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
 
 
 # --- like and ilike ------------------------------------------------------------------

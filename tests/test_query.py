@@ -831,6 +831,26 @@ def test_filter_matches_exactly(runs, text, expected):
     assert matching(text) == expected
 
 
+def test_durations_of_times_with_microseconds(workspace):
+    # Times as the studio stamps them (microseconds): 90 s apart, to the microsecond.
+    start = datetime(2026, 11, 3, 10, 0, 0, 123456, tzinfo=UTC)
+    RunFactory(
+        experiment=ExperimentFactory(workspace=workspace, name="exact"),
+        id="exact_1",
+        status=Status.COMPLETED,
+        started=start,
+        ended=start + timedelta(seconds=90),
+    )
+    for text, expected in [
+        ("duration = 90", {"exact_1"}),
+        ("duration = '1m30s'", {"exact_1"}),
+        ("duration > 89.99 and duration < 90.01", {"exact_1"}),
+        ("duration > 90", set()),
+        ("duration < 90", set()),
+    ]:
+        assert matching(text) == expected, text
+
+
 def test_or_over_subqueries_never_repeats_rows(runs):
     qs = query.apply(Run.objects.all(), query.parse("tags.quality exists or metrics.acc exists"))
     pks = list(qs.values_list("pk", flat=True))
