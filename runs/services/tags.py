@@ -63,6 +63,17 @@ def run_set_tags(
         return _write_tags(run, clean, drop, actor, record, current)
 
 
+def _set_tag_value(run_id: str, key: str, value: str | None) -> None:
+    """Give the run's tag `key` a new value."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {q(Tag._meta.db_table)} SET {q('value')} = %s "  # noqa: S608 - names
+            f"WHERE {q('run_id')} = %s AND {q('key')} = %s",
+            [value, run_id, key],
+        )
+
+
 def _delete_tags(run_id: str, keys: list[str]) -> None:
     """Delete these tags of the run (nothing refers to a tag row)."""
     q = connection.ops.quote_name
@@ -92,7 +103,7 @@ def _write_tags(
     changed = [k for k, v in clean.items() if k in current and current[k] != v]
     _INSERT_TAG.save(new)
     for k in changed:
-        Tag.objects.filter(run=run, key=k).update(value=clean[k])
+        _set_tag_value(run.pk, k, clean[k])
     gone = [k for k in drop if k in current]
     if gone:
         _delete_tags(run.pk, gone)
