@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from runs.exceptions import InvalidTransition
 from runs.lifecycle import ACTIVE, EXECUTING, TERMINAL, Status
-from runs.services.writes import Insert, Update
+from runs.services.writes import Insert, Update, row_lock
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -63,10 +63,10 @@ def _status_for_update(run_id: str) -> str:
     from runs.models import Run
 
     q = connection.ops.quote_name
-    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {q('status')} FROM {q(Run._meta.db_table)} WHERE {q('id')} = %s{lock}",  # noqa: S608 - names
+            f"SELECT {q('status')} FROM {q(Run._meta.db_table)} "  # noqa: S608 - names
+            f"WHERE {q('id')} = %s{row_lock(connection)}",
             [run_id],
         )
         row = cursor.fetchone()

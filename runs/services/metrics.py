@@ -15,7 +15,7 @@ from runs.exceptions import PayloadTooLarge, ValidationFailed
 from runs.models import LatestMetric, MetricBatch, MetricChunk, MetricText, Run
 from runs.selectors.rows import Statement, Table
 from runs.services.tags import check_key
-from runs.services.writes import Insert, Update
+from runs.services.writes import Insert, Update, row_lock
 from runs.text import check_text
 
 MAX_POINTS_PER_BATCH = 200_000
@@ -143,8 +143,6 @@ def metric_log_batches(*, batches: list[tuple[Run, list[SeriesIn]]], key: str = 
     return BatchResult(stored=total, duplicate=False)
 
 
-# As select_for_update(no_key=True) writes it (PostgreSQL: the only backend that locks).
-_FOR_UPDATE = "FOR NO KEY UPDATE"
 _INSERT_BATCH = Insert(MetricBatch)
 _INSERT_CHUNK = Insert(MetricChunk)
 _UPDATE_CHUNK = Update(
@@ -188,7 +186,7 @@ def _lock(runs: list[Run]) -> None:
         cursor.execute(
             f"SELECT {q('id')} FROM {q(Run._meta.db_table)} "  # noqa: S608 - names
             f"WHERE {q('id')} IN ({', '.join(['%s'] * len(ids))}) "
-            f"ORDER BY {q('id')} {_FOR_UPDATE}",
+            f"ORDER BY {q('id')}{row_lock(connection)}",
             ids,
         )
 

@@ -13,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
+
+
+def row_lock(connection: BaseDatabaseWrapper) -> str:
+    """The clause that locks the rows a SELECT reads, as select_for_update(no_key=True)
+    writes it: FOR NO KEY UPDATE on PostgreSQL (no key changes, so the KEY SHARE locks
+    of rows referring to them neither wait nor deadlock); nothing on SQLite, whose
+    IMMEDIATE transactions already serialise writers."""
+    return " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
 
 
 class Insert:
