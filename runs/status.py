@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from runs.exceptions import InvalidTransition
 from runs.lifecycle import ACTIVE, EXECUTING, TERMINAL, Status
-from runs.services.writes import Insert, Update, row_lock
+from runs.writes import Insert, Update, row_lock
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

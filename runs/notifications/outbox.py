@@ -49,7 +49,7 @@ def _rules() -> QuerySet[AlertRule]:
 def _rule_ids(flag: str, run_id: str) -> list[int]:
     """The ids of the rules of the run's workspace with `flag` set: a cheap query on every
     status change, usually answering nothing. Written by hand: the ORM took 0.5 ms to
-    build it, ten times what it takes to run (runs.services.writes says why it matters)."""
+    build it, ten times what it takes to run (runs.writes says why it matters)."""
     q = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(

@@ -15,8 +15,8 @@ from runs.exceptions import PayloadTooLarge, ValidationFailed
 from runs.models import LatestMetric, MetricBatch, MetricChunk, MetricText, Run
 from runs.selectors.rows import Statement, Table
 from runs.services.tags import check_key
-from runs.services.writes import Insert, Update, row_lock
 from runs.text import check_text
+from runs.writes import Insert, Update, row_lock
 
 MAX_POINTS_PER_BATCH = 200_000
 MAX_SERIES_PER_BATCH = 1_000

@@ -29,9 +29,9 @@ from runs.services.metrics import SeriesIn, metric_log_batch
 from runs.services.properties import check_properties
 from runs.services.search import runs_refresh_search_text
 from runs.services.tags import check_tags
-from runs.services.writes import Insert
 from runs.status import EXECUTING, TERMINAL, Status
 from runs.text import check_text, describe, find_unstorable
+from runs.writes import Insert
 
 MAX_CHILDREN_PER_REQUEST = 1000
 MAX_DISPLAY_NAME = 255
@@ -163,7 +163,7 @@ def run_create(
         **times,
     )
     # A new run has no tags or properties yet: inserted at once, nothing read first, by
-    # statements written once (runs.services.writes: the API creates runs one by one).
+    # statements written once (runs.writes: the API creates runs one by one).
     _INSERT_RUN.save([run])
     _INSERT_TAG.save(Tag(run=run, key=k, value=v) for k, v in clean_tags.items())
     if properties:

@@ -8,7 +8,7 @@ from runs.exceptions import ValidationFailed
 from runs.keys import MAX_KEY, MAX_VALUE, check_key, check_value
 from runs.models import Run, RunEvent, Tag
 from runs.services.search import run_search_text_retag
-from runs.services.writes import Insert
+from runs.writes import Insert
 
 # The key and value rules live in runs.keys (the run list's state checks names too).
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 MAX_TAGS_PER_REQUEST = 500
-# Written once (runs.services.writes): a tag change is a per-run API call.
+# Written once (runs.writes): a tag change is a per-run API call.
 _INSERT_TAG = Insert(Tag)
 _INSERT_EVENT = Insert(RunEvent)
 

@@ -1,4 +1,4 @@
-"""services.writes: the rows a statement written once inserts or updates are those the
+"""runs.writes: the rows a statement written once inserts or updates are those the
 ORM writes (bulk_create, update), field by field, on SQLite and PostgreSQL alike."""
 
 from datetime import UTC, datetime
@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from runs.models import LatestMetric, MetricBatch, MetricChunk, Run, RunEvent, Tag
-from runs.services.writes import Insert, Update
+from runs.writes import Insert, Update
 from tests.factories import ExperimentFactory, RunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
