@@ -90,7 +90,6 @@ def _update(fields: tuple[str, ...]) -> Update:
     return Update(Run, fields)
 
 
-@transaction.atomic
 def transition(
     run: Run,
     to: str,
@@ -108,13 +107,37 @@ def transition(
     lock is FOR NO KEY UPDATE (no key changes): metric batches being stored for the
     run (whose foreign keys take KEY SHARE) neither wait for it nor deadlock with it.
     `expect`: the move happens only from that status (a worker claiming a Queued run).
+
+    Within a caller's transaction no savepoint is taken (two statements less): the
+    refusal is raised once the block is left, with nothing written, so the caller's
+    transaction goes on (run_end keeps the points stored before it).
     """
+    to = Status(to)
+    with transaction.atomic(savepoint=False):
+        current = _status_for_update(run.pk)
+        if not can_transition(current, to) or (expect is not None and current != expect):
+            refused = InvalidTransition(current, to)
+        else:
+            refused = None
+            _move(run, current, to, actor=actor, error=error, note=note)
+    if refused is not None:
+        raise refused
+    return run
+
+
+def _move(
+    run: Run,
+    current: str,
+    to: Status,
+    *,
+    actor: AbstractBaseUser | None,
+    error: dict | None,
+    note: str,
+) -> None:
+    """Write the move from `current` to `to`: the run's fields, its activity row and the
+    notifications owed."""
     from runs.models import RunEvent
 
-    current = _status_for_update(run.pk)
-    to = Status(to)
-    if not can_transition(current, to) or (expect is not None and current != expect):
-        raise InvalidTransition(current, to)
     now = timezone.now()
     fields = ["status"]
     run.status = to
@@ -148,4 +171,3 @@ def transition(
     from runs.notifications import outbox
 
     outbox.status_changed(run=run, status=to)
-    return run

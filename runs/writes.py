@@ -29,11 +29,14 @@ class Insert:
     """INSERT of a model's rows, every concrete field but an automatic primary key.
 
     Rows come as unsaved instances (their defaults filled in by the model, as for
-    bulk_create); their automatic primary keys are not read back.
+    bulk_create); their automatic primary keys are not read back. `skip_conflicts`:
+    a row that would break a unique constraint is left out (ON CONFLICT DO NOTHING,
+    as bulk_create(ignore_conflicts=True)), and the transaction goes on.
     """
 
-    def __init__(self, model: type[Model]):
+    def __init__(self, model: type[Model], *, skip_conflicts: bool = False):
         self.model = model
+        self.skip_conflicts = skip_conflicts
         auto = model._meta.pk if model._meta.pk.db_returning else None
         self.fields = [f for f in model._meta.concrete_fields if f is not auto]
         self._sql: dict[str, str] = {}
@@ -45,12 +48,15 @@ class Insert:
             columns = ", ".join(quote(f.column) for f in self.fields)
             marks = ", ".join(["%s"] * len(self.fields))
             sql = f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - names
+            if self.skip_conflicts:
+                sql += " ON CONFLICT DO NOTHING"
             self._sql[using] = sql
         return sql
 
-    def save(self, objs: Iterable[Model], using: str = "default") -> None:
+    def save(self, objs: Iterable[Model], using: str = "default") -> int:
         """Insert `objs` (nothing when there are none); they are then saved instances, as
-        after bulk_create (but an automatic primary key stays None)."""
+        after bulk_create (but an automatic primary key stays None). Returns how many
+        rows were written (fewer than `objs` only when conflicts are skipped)."""
         connection = connections[using]
         objs = list(objs)
         rows = [
@@ -58,14 +64,16 @@ class Insert:
             for obj in objs
         ]
         if not rows:
-            return
+            return 0
         with connection.cursor() as cursor:
             if len(rows) == 1:
                 cursor.execute(self._for(using), rows[0])
             else:
                 cursor.executemany(self._for(using), rows)
+            written = cursor.rowcount
         for obj in objs:
             obj._state.adding, obj._state.db = False, using
+        return written
 
 
 class Update:

@@ -3,6 +3,7 @@
 import itertools
 
 import pytest
+from django.db import transaction
 
 from runs import status
 from runs.exceptions import InvalidTransition
@@ -103,3 +104,20 @@ def test_first_executing_status_stamps_started_once():
     status.transition(run, S.RUNNING)
     run.refresh_from_db()
     assert run.started == first
+
+
+@pytest.mark.django_db
+def test_a_move_inside_a_transaction_takes_no_savepoint_and_a_refusal_leaves_it_usable(
+    django_assert_num_queries,
+):
+    run = RunFactory(status=S.RUNNING)
+    with transaction.atomic():
+        # the status read, the run written, its activity row, the alert rules asked
+        with django_assert_num_queries(4):
+            status.transition(run, S.COMPLETED)
+        with pytest.raises(InvalidTransition):
+            status.transition(run, S.RUNNING)
+        # the caller's transaction goes on after the refusal
+        assert RunEvent.objects.filter(run=run).count() == 1
+    run.refresh_from_db()
+    assert run.status == S.COMPLETED

@@ -123,3 +123,15 @@ def test_an_update_writes_the_fields_named_as_update_does():
     reference.refresh_from_db()
     assert _fields(written, skip=("id", "name")) == _fields(reference, skip=("id", "name"))
     assert written.text is None
+
+
+def test_an_insert_skipping_conflicts_says_how_many_rows_it_wrote():
+    run = RunFactory()
+    claim = Insert(MetricBatch, skip_conflicts=True)
+    assert claim.save([MetricBatch(run=run, key="k", points=3)]) == 1
+    # no IntegrityError, so no savepoint is needed around it; the transaction goes on
+    assert claim.save([MetricBatch(run=run, key="k", points=3)]) == 0
+    other = RunFactory()
+    both = [MetricBatch(run=run, key="k", points=3), MetricBatch(run=other, key="k", points=3)]
+    assert claim.save(both) == 1
+    assert MetricBatch.objects.filter(key="k").count() == 2

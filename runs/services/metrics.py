@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
-from runs.exceptions import PayloadTooLarge, ValidationFailed
+from runs.exceptions import Conflict, PayloadTooLarge, ValidationFailed
 from runs.models import LatestMetric, MetricBatch, MetricChunk, MetricText, Run
 from runs.selectors.rows import Statement, Table
 from runs.services.tags import check_key
@@ -97,21 +97,26 @@ class _Points:
     times: list[float]
 
 
-@transaction.atomic
 def metric_log_batch(*, run: Run, series: list[SeriesIn], key: str = "") -> BatchResult:
     """Store a batch of points; a batch whose idempotency `key` was stored before is skipped.
 
-    Points without steps continue their series from its last step.
+    Points without steps continue their series from its last step. Everything is
+    checked before anything is written, so within a caller's transaction no savepoint
+    is taken (two statements less), and a refusal leaves that transaction as it was.
     """
     total = _validate(series)
-    _lock([run])
-    if key and not _claim_key([run], key, total):
-        return BatchResult(stored=0, duplicate=True)
-    _store(run, series)
+    with transaction.atomic(savepoint=False):
+        _lock([run])
+        latest, kinds, refused = _known(run, series)
+        if refused is None:
+            if key and not _claim_key([run], key, total):
+                return BatchResult(stored=0, duplicate=True)
+            _store(run, series, latest, kinds)
+    if refused is not None:
+        raise refused
     return BatchResult(stored=total, duplicate=False)
 
 
-@transaction.atomic
 def metric_log_batches(*, batches: list[tuple[Run, list[SeriesIn]]], key: str = "") -> BatchResult:
     """Store the points of several runs at once (all or none): one request for a sweep.
 
@@ -135,15 +140,27 @@ def metric_log_batches(*, batches: list[tuple[Run, list[SeriesIn]]], key: str = 
             f"{total:,} points in one batch; the limit is {MAX_POINTS_PER_BATCH:,}"
         )
     batches = sorted(batches, key=lambda b: b[0].pk)
-    _lock([run for run, _ in batches])
-    if key and not _claim_key([run for run, _ in batches], key, total):
-        return BatchResult(stored=0, duplicate=True)
-    for run, series in batches:
-        _store(run, series)
+    with transaction.atomic(savepoint=False):
+        _lock([run for run, _ in batches])
+        runs = [run for run, _ in batches]
+        refused = _key_reuse(runs, key) if key else None
+        known = []
+        for run, series in batches:
+            if refused is not None:
+                break
+            latest, kinds, refused = _known(run, series)
+            known.append((run, series, latest, kinds))
+        if refused is None:
+            if key and not _claim_key(runs, key, total):
+                return BatchResult(stored=0, duplicate=True)
+            for run, series, latest, kinds in known:
+                _store(run, series, latest, kinds)
+    if refused is not None:
+        raise refused
     return BatchResult(stored=total, duplicate=False)
 
 
-_INSERT_BATCH = Insert(MetricBatch)
+_CLAIM_BATCH = Insert(MetricBatch, skip_conflicts=True)
 _INSERT_CHUNK = Insert(MetricChunk)
 _UPDATE_CHUNK = Update(
     MetricChunk, ("count", "first_step", "last_step", "steps", "values", "times")
@@ -191,22 +208,39 @@ def _lock(runs: list[Run]) -> None:
         )
 
 
+def _key_reuse(runs: list[Run], key: str) -> Conflict | None:
+    """The refusal of a key recorded before for some of these runs only (returned: nothing
+    is written yet). A retry carries the same runs; this batch is another one."""
+    seen = MetricBatch.objects.filter(key=key[:100], run__in=runs).count()
+    if 0 < seen < len(runs):
+        return Conflict(
+            f"the batch key {key[:100]!r} was used before for {seen} of these {len(runs)} "
+            "runs only: send this batch under a new key"
+        )
+    return None
+
+
 def _claim_key(runs: list[Run], key: str, total: int) -> bool:
-    """Record the idempotency key for each run; False when it was recorded before."""
-    try:
-        with transaction.atomic():
-            _INSERT_BATCH.save(MetricBatch(run=run, key=key[:100], points=total) for run in runs)
-    except IntegrityError:
-        return False
-    return True
+    """Record the idempotency key for each run; False when it was recorded before.
+
+    ON CONFLICT DO NOTHING: a key seen before costs no error, so no savepoint.
+    """
+    claims = [MetricBatch(run=run, key=key[:100], points=total) for run in runs]
+    written = _CLAIM_BATCH.save(claims)
+    if 0 < written < len(claims):
+        # Two batches of overlapping runs under one key at once (_key_reuse saw neither).
+        raise Conflict(f"the batch key {key[:100]!r} is being used for other runs at once")
+    return written == len(claims)
 
 
-def _store(run: Run, series: list[SeriesIn]) -> None:
-    """Append the series' points to the run's chunks and move its latest values."""
+def _known(
+    run: Run, series: list[SeriesIn]
+) -> tuple[dict[str, LatestMetric], dict[str, bool], ValidationFailed | None]:
+    """The run's latest values of these series, whether each series holds text, and the
+    refusal (returned: nothing is written yet) of numbers sent to a text series or of
+    text sent to a series of numbers."""
     names = {s.name for s in series if s.values}
-    if not names:
-        return
-    latest = _latest(run, names)
+    latest = _latest(run, names) if names else {}
     kinds: dict[str, bool] = {}
     for s in series:
         if not s.values:
@@ -215,7 +249,19 @@ def _store(run: Run, series: list[SeriesIn]) -> None:
         is_text = kinds.setdefault(s.name, s.is_text if stored is None else stored.text is not None)
         if s.is_text != is_text:
             had, got = ("text", "numbers") if is_text else ("numbers", "text")
-            raise ValidationFailed(f"metric {s.name!r} holds {had}: it cannot take {got}")
+            refusal = ValidationFailed(f"metric {s.name!r} holds {had}: it cannot take {got}")
+            return latest, kinds, refusal
+    return latest, kinds, None
+
+
+def _store(
+    run: Run,
+    series: list[SeriesIn],
+    latest: dict[str, LatestMetric],
+    kinds: dict[str, bool],
+) -> None:
+    """Append the series' points to the run's chunks and move its latest values (`latest`
+    and `kinds` from _known)."""
     text_series = [s for s in series if s.values and kinds[s.name]]
     if text_series:
         _store_text(run, text_series, latest)

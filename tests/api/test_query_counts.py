@@ -85,9 +85,9 @@ def test_a_small_run_is_created_and_ended_in_as_few_statements(
     runs = f"/api/w/{workspace.slug}/runs"
     workspace_api.post_json(runs, {"experiment": "sweep"})  # the experiment's first use
     body = {"experiment": "sweep", "displayName": "trial 1", "properties": {"lr": "0.1"}}
-    # token + membership, BEGIN, the experiment, SAVEPOINT, the run, its properties,
-    # RELEASE, COMMIT
-    with django_assert_max_num_queries(8):
+    # token + membership, BEGIN, the experiment, the run, its properties, COMMIT (no
+    # savepoint: everything is checked before anything is written)
+    with django_assert_max_num_queries(6):
         created = workspace_api.post_json(runs, body)
     assert created.status_code == 201, created.content
     run_id = created.json()["runId"]
@@ -95,11 +95,11 @@ def test_a_small_run_is_created_and_ended_in_as_few_statements(
     steps = list(range(100))
     series = [{"name": n, "steps": steps, "values": [s / 100 for s in steps]} for n in "abc"]
     end = {"metrics": {"key": "k1", "series": series}}
-    # token + membership, the run; BEGIN, the batch's key (in a savepoint), the latest
-    # values, the chunks, the new latest values (a statement each, whatever the series),
-    # the run locked (PostgreSQL), the status read, changed, its activity row, the alert
-    # rules asked, COMMIT with the savepoints' 6; the document's tags and values
-    with django_assert_max_num_queries(20):
+    # token + membership, the run; BEGIN, the run locked (PostgreSQL), the latest values,
+    # the batch's key (ON CONFLICT DO NOTHING: no savepoint), the chunks, the new latest
+    # values (a statement each, whatever the series), the status read, changed, its
+    # activity row, the alert rules asked, COMMIT; the document's tags and values
+    with django_assert_max_num_queries(14):
         ended = workspace_api.post_json(f"{runs}/{run_id}/complete", end)
     assert ended.status_code == 200, ended.content
     assert ended.json()["status"] == "Completed"
