@@ -292,6 +292,18 @@ def test_several_runs_store_all_or_nothing(api_client, experiment, other_workspa
     assert not MetricBatch.objects.exists()
 
 
+def test_a_key_stored_before_for_some_of_the_runs_only_is_a_409(api_client, experiment):
+    a, b = RunFactory(experiment=experiment), RunFactory(experiment=experiment)
+    points = {"series": [{"name": "loss", "values": [1.0]}]}
+    api_client.post_json(run_url(a, "/metrics"), {"key": "k", **points})
+    body = {"key": "k", "runs": [{"runId": a.id, **points}, {"runId": b.id, **points}]}
+    response = api_client.post_json(BATCHES, body)
+    assert_error(response, 409, "Conflict", "used before for 1 of these 2 runs only")
+    assert not LatestMetric.objects.filter(run=b).exists()
+    body["key"] = "k2"
+    assert api_client.post_json(BATCHES, body).json() == {"stored": 2, "duplicate": False}
+
+
 def test_several_runs_share_the_point_limit(api_client, experiment):
     a, b = RunFactory(experiment=experiment), RunFactory(experiment=experiment)
     half = ",".join(["0"] * 100_001)
