@@ -74,10 +74,11 @@ def test_an_end_with_points_costs_a_bounded_number_of_queries(
     api_client, run, django_assert_max_num_queries
 ):
     series = [{"name": f"m{i}", "values": [float(s) for s in range(100)]} for i in range(3)]
-    # Token, membership, the run, the batch's key, latest values, chunks, new latest values,
-    # the status move (read, write, event, alert rules) and the document's parts, with
-    # the transaction's BEGIN and COMMIT (no savepoints); PostgreSQL locks the run too.
-    with django_assert_max_num_queries(15):
+    # Token (and its last use, written once a minute), membership, the run, the batch's
+    # key, latest values, chunks, new latest values, the status move (read, write, event,
+    # alert rules) and the document's parts, with the transaction's BEGIN and COMMIT (no
+    # savepoints); PostgreSQL locks the run too.
+    with django_assert_max_num_queries(16):
         response = api_client.post_json(
             run_url(run, "/complete"), {"metrics": {"key": "q", "series": series}}
         )
