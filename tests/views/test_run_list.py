@@ -447,6 +447,24 @@ def test_metric_sort_puts_runs_without_the_metric_last_both_ways(
     assert shown_ids(response) == [r.id for r in [*expected, none]]
 
 
+@pytest.mark.parametrize("prefix", ["tags", "properties"])
+@pytest.mark.parametrize("desc", [True, False])
+def test_a_tag_or_property_sort_shows_each_run_once_and_those_without_it_last(
+    reader_client, workspace, exp, prefix, desc
+):
+    low, high, none = (RunFactory(experiment=exp, created=at(d)) for d in (1, 2, 3))
+    for run, lr in ((low, "0.001"), (high, "0.1"), (none, None)):
+        # other keys beside it, whose values would sort first or last
+        other = {"aaa": "0", "zzz": "9"} | ({"lr": lr} if lr else {})
+        if prefix == "tags":
+            services.run_set_tags(run=run, tags=other)
+        else:
+            services.run_add_properties(run=run, properties=other)
+    response = reader_client.get(list_url(workspace, f"sort={'-' if desc else ''}{prefix}.lr"))
+    expected = [high, low] if desc else [low, high]
+    assert shown_ids(response) == [r.id for r in [*expected, none]]
+
+
 def test_status_sorts_in_lifecycle_order(reader_client, workspace, exp):
     order = list(Status.values)
     by_status = {s: RunFactory(experiment=exp, status=s) for s in reversed(order)}
