@@ -310,8 +310,7 @@ def main() -> None:
             for n, http in enumerate(browsers)
         ]
         started = stats.opened = time.monotonic()
-        web_pids = [server.pid, *_children(server.pid)]
-        cpu_before = {"web": cpu_seconds(web_pids), "load": _own_cpu()}
+        cpu_before = {"web": web_cpu(server.pid), "load": _own_cpu()}
         for p in clients:
             p.start()
         for t in sessions:
@@ -323,7 +322,7 @@ def main() -> None:
             time.sleep(1)
         # The window's CPU: who used the machine's cores (the SDK clients still run).
         cpu = {
-            "web": cpu_seconds(web_pids) - cpu_before["web"],
+            "web": web_cpu(server.pid) - cpu_before["web"],
             "SDK clients": cpu_seconds([p.pid for p in clients]),
             "browsing sessions (this process)": _own_cpu() - cpu_before["load"],
         }
@@ -386,8 +385,9 @@ def main() -> None:
     )
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+def cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc); `reaped`:
+    with those of their children that have ended."""
     total = 0
     for pid in pids:
         try:
@@ -395,7 +395,16 @@ def cpu_seconds(pids: list[int]) -> float:
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        if reaped:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime (16 and 17)
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def web_cpu(master: int) -> float:
+    """The web processes' CPU seconds so far: gunicorn's master with the workers it has
+    replaced (after GUNICORN_MAX_REQUESTS requests; their time is the master's once it
+    reaps them), and the workers alive now."""
+    return cpu_seconds([master], reaped=True) + cpu_seconds(_children(master))
 
 
 def _own_cpu() -> float:
