@@ -140,9 +140,9 @@ def metric_log_batches(*, batches: list[tuple[Run, list[SeriesIn]]], key: str = 
             f"{total:,} points in one batch; the limit is {MAX_POINTS_PER_BATCH:,}"
         )
     batches = sorted(batches, key=lambda b: b[0].pk)
+    runs = [run for run, _ in batches]
     with transaction.atomic(savepoint=False):
-        _lock([run for run, _ in batches])
-        runs = [run for run, _ in batches]
+        _lock(runs)
         refused = _key_reuse(runs, key) if key else None
         known = []
         for run, series in batches:
