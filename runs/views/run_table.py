@@ -28,6 +28,7 @@ from runs.lifecycle import Status
 from runs.list_state import (
     BUILTIN_COLUMNS,
     DEFAULT_COLUMNS,
+    DEFAULT_SORT,
     LIST_PARAMS,
     MULTI_PARAMS,
     Column,
@@ -274,9 +275,21 @@ def _raw_items(query: QueryDict) -> list[tuple[str, str]]:
     return [(n, v) for n in LIST_PARAMS if n != "page" for v in query.getlist(n) if v.strip()]
 
 
+def _sort_chip(state: ListState) -> tuple[str, str] | None:
+    """(label, query string in the default order) of a sort by a column not shown (a
+    link, a saved view, the API's keys), whose header cannot show the arrow."""
+    if state.sort == DEFAULT_SORT or any(col.sort_key == state.sort_field for col in state.columns):
+        return None
+    col = column_for(state.sort_field)
+    kind = "" if col.kind == "builtin" else f"{col.kind} "
+    label = f"sorted by {kind}{col.label} {'↓' if state.sort_desc else '↑'}"
+    return label, state.with_(sort=DEFAULT_SORT).querystring()
+
+
 def _chips(state: ListState) -> list[tuple[str, str]]:
-    """(label, query string without it) of each structured filter."""
-    chips = []
+    """(label, query string without it) of each structured filter, and of a sort by a
+    column not shown."""
+    chips = [chip] if (chip := _sort_chip(state)) else []
     for name in MULTI_PARAMS:
         for value in state.values_of(name):
             shown = STATUS_LABELS.get(value, value) if name == "status" else value

@@ -465,6 +465,19 @@ def test_a_tag_or_property_sort_shows_each_run_once_and_those_without_it_last(
     assert shown_ids(response) == [r.id for r in [*expected, none]]
 
 
+def test_a_sort_by_a_column_not_shown_says_so_in_a_chip(reader_client, workspace, exp):
+    RunFactory(experiment=exp)
+    page = reader_client.get(list_url(workspace, "sort=-tags.quality")).content.decode()
+    assert 'class="chip">sorted by tag quality ↓<a href="/w/team/runs/?"' in page
+    page = reader_client.get(list_url(workspace, "sort=properties.lr")).content.decode()
+    assert "sorted by property lr ↑" in page
+    # Shown, its header has the arrow instead; the default order needs no word.
+    shown = "sort=-tags.quality&cols=id,tags.quality"
+    for query in (shown, "", "sort=-created", "sort=name"):
+        page = reader_client.get(list_url(workspace, query)).content.decode()
+        assert "sorted by" not in page, query
+
+
 def test_status_sorts_in_lifecycle_order(reader_client, workspace, exp):
     order = list(Status.values)
     by_status = {s: RunFactory(experiment=exp, status=s) for s in reversed(order)}
