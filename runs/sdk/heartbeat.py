@@ -25,6 +25,9 @@ logger = logging.getLogger("runs.sdk")
 TERMINAL = frozenset({"Completed", "Failed", "Canceled"})
 # The API's limit of runs in one POST /w/<ws>/heartbeats.
 MAX_RUNS_PER_BEAT = 1000
+# Seconds the thread waits, with no run left, for the next one (a sweep's next trial)
+# before it ends.
+IDLE_EXIT = 5.0
 
 
 class Beating(Protocol):
@@ -68,17 +71,23 @@ class Heartbeater:
 
     def _loop(self) -> None:
         clients: set[Client] = set()
+        idle_since: float | None = None
         while True:
             with self._cond:
                 while True:
+                    now = time.monotonic()
                     if not self._due:
-                        # No run left: the thread ends (add() starts another), and keeps
-                        # no connection open to the studio.
+                        idle_since = now if idle_since is None else idle_since
+                        if now - idle_since < IDLE_EXIT:
+                            self._cond.wait(IDLE_EXIT - (now - idle_since))
+                            continue
+                        # No run left for a while: the thread ends (add() starts another),
+                        # and keeps no connection open to the studio.
                         self._thread = None
                         for client in clients:
                             client.close_session()
                         return
-                    now = time.monotonic()
+                    idle_since = None
                     due = [r for r, t in self._due.items() if t <= now]
                     if due:
                         break

@@ -34,6 +34,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -49,6 +50,9 @@ JSON = {"Content-Type": "application/json"}
 STOP_WAIT = 1.0
 # The API's limit of runs in one multi-run batch.
 MAX_RUNS_PER_REQUEST = 1000
+# Seconds the thread waits, with no run left, for the next one (a sweep's next trial)
+# before it ends: a process logging small runs one after another keeps one thread.
+IDLE_EXIT = 5.0
 
 
 @dataclass
@@ -361,8 +365,9 @@ class MetricSender:
 class Dispatcher:
     """The one thread that sends the metric points of every run sharing a Client.
 
-    It runs while some run has points to send (or has not been closed) and ends
-    with the last one; the next point logged starts it again.
+    It runs while some run has points to send (or has not been closed), and ends
+    IDLE_EXIT seconds after the last one unless another comes; the next point logged
+    then starts it again.
     """
 
     def __init__(self, client: Client) -> None:
@@ -393,6 +398,7 @@ class Dispatcher:
             return min((s.options.flush_interval for s in self.senders), default=0.5)
 
     def _loop(self) -> None:
+        idle_since: float | None = None
         while True:
             self.wake.wait(self.interval())
             self.wake.clear()
@@ -408,10 +414,16 @@ class Dispatcher:
             # _drain returned: it just found every buffer empty.
             with self.lock:
                 self._release()
-                if not self.senders:
-                    self.thread = None
-                    break
-        # No run left: no connection kept open to the studio either.
+                if self.senders:
+                    idle_since = None
+                    continue
+                now = time.monotonic()
+                idle_since = now if idle_since is None else idle_since
+                if now - idle_since < IDLE_EXIT:
+                    continue
+                self.thread = None
+                break
+        # No run left for a while: no connection kept open to the studio either.
         self.client.close_session()
 
     def release(self, sender: MetricSender) -> bool:

@@ -27,6 +27,7 @@ from runs.sdk import (
     StudioError,
     Workspace,
 )
+from runs.sdk import heartbeat as sdk_heartbeat
 from runs.sdk.errors import TooManyRequestsError, error_for, retry_after
 from runs.sdk.heartbeat import heartbeater
 from runs.sdk.http import Client
@@ -332,6 +333,23 @@ def test_the_runs_of_a_sweep_beat_in_one_request(fake_ws, fake):
     for run in runs[:2] + runs[3:]:
         assert fake.runs[run.id]["status"] == "Running"
         run.complete()
+
+
+def test_runs_one_after_another_keep_one_heartbeat_thread(fake_ws, fake, monkeypatch):
+    """A sweep's small runs: the thread waits IDLE_EXIT for the next run, then ends."""
+    monkeypatch.setattr(sdk_heartbeat, "IDLE_EXIT", 0.5)
+    exp = Experiment(workspace=fake_ws, name="e")
+    threads = set()
+    for _ in range(3):
+        run = exp.start_logging()
+        threads.add(heartbeater._thread)
+        run.complete()
+    assert len(threads) == 1
+    assert None not in threads
+    (thread,) = threads
+    thread.join(5)
+    assert not thread.is_alive()
+    assert heartbeater._thread is None
 
 
 def test_a_run_missing_from_a_shared_heartbeat_stops_beating(fake_ws, fake):

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from runs.sdk import BadRequestError, Experiment, Run, StudioConnectionError
+from runs.sdk import sender as sdk_sender
 from tests.sdk.conftest import quick_options, wait_for
 from tests.sdk.fake import DROP, LOSE
 
@@ -218,6 +219,20 @@ def test_over_the_bound_points_spill_to_files_and_arrive_in_order_once(run, fake
     assert list(tmp_path.iterdir()) == []  # spill files and their directory are gone
 
 
+def test_runs_one_after_another_keep_one_sender_thread(fake_ws, fake):
+    """A sweep's small runs: the thread waits IDLE_EXIT for the next run before it ends."""
+    threads = set()
+    for n in range(3):
+        run = Run(Experiment(workspace=fake_ws, name="exp"), f"exp_{n}")
+        run.log("loss", float(n))
+        threads.add(run._sender.thread)
+        run._sender.close()
+    assert len(threads) == 1
+    assert [fake.points[f"exp_{n}"]["loss"] for n in range(3)] == [
+        [(0, float(n))] for n in range(3)
+    ]
+
+
 def test_flush_with_a_timeout_raises_and_keeps_the_points(run, fake):
     fake.script("POST", r"/metrics$", *[(503, {})] * 1000)
     run.log("loss", 1.0)
@@ -229,7 +244,8 @@ def test_flush_with_a_timeout_raises_and_keeps_the_points(run, fake):
     assert fake.points["exp_1"]["loss"] == [(0, 1.0)]
 
 
-def test_the_sender_thread_starts_on_first_point_and_stops_on_close(run, fake):
+def test_the_sender_thread_starts_on_first_point_and_stops_after_close(run, fake, monkeypatch):
+    monkeypatch.setattr(sdk_sender, "IDLE_EXIT", 0.2)
     assert run._sender.thread is None
     run.log("loss", 1.0)
     thread = run._sender.thread
@@ -237,7 +253,7 @@ def test_the_sender_thread_starts_on_first_point_and_stops_on_close(run, fake):
     run._sender.close()
     assert run._sender.thread is None
     thread.join(5)
-    assert not thread.is_alive(), "the thread ends with its last run"
+    assert not thread.is_alive(), "the thread ends a while after its last run"
     # Logging again after close starts it again.
     run.log("loss", 2.0)
     run.flush()
