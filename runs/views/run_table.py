@@ -281,8 +281,9 @@ def _sort_chip(state: ListState) -> tuple[str, str] | None:
     if state.sort == DEFAULT_SORT or any(col.sort_key == state.sort_field for col in state.columns):
         return None
     col = column_for(state.sort_field)
-    kind = "" if col.kind == "builtin" else f"{col.kind} "
-    label = f"sorted by {kind}{col.label} {'↓' if state.sort_desc else '↑'}"
+    # The Run column sorts by name; `id` is the run id's order.
+    what = "run id" if col.key == "id" else col.label if col.kind == "builtin" else col.key
+    label = f"sorted by {what} {'↓' if state.sort_desc else '↑'}"
     return label, state.with_(sort=DEFAULT_SORT).querystring()
 
 

@@ -468,9 +468,13 @@ def test_a_tag_or_property_sort_shows_each_run_once_and_those_without_it_last(
 def test_a_sort_by_a_column_not_shown_says_so_in_a_chip(reader_client, workspace, exp):
     RunFactory(experiment=exp)
     page = reader_client.get(list_url(workspace, "sort=-tags.quality")).content.decode()
-    assert 'class="chip">sorted by tag quality ↓<a href="/w/team/runs/?"' in page
+    assert 'class="chip">sorted by tags.quality ↓<a href="/w/team/runs/?"' in page
     page = reader_client.get(list_url(workspace, "sort=properties.lr")).content.decode()
-    assert "sorted by property lr ↑" in page
+    assert "sorted by properties.lr ↑" in page
+    page = reader_client.get(list_url(workspace, "sort=-id")).content.decode()
+    assert "sorted by run id ↓" in page
+    page = reader_client.get(list_url(workspace, "sort=ended&cols=status")).content.decode()
+    assert "sorted by Ended ↑" in page
     # Shown, its header has the arrow instead; the default order needs no word.
     shown = "sort=-tags.quality&cols=id,tags.quality"
     for query in (shown, "", "sort=-created", "sort=name"):
