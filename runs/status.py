@@ -57,9 +57,10 @@ def can_transition(src: str, dst: str) -> bool:
     return dst in ALLOWED.get(src, frozenset())
 
 
-def _status_for_update(run_id: str) -> str:
-    """The run's status, its row locked FOR NO KEY UPDATE where the database locks rows
-    (PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers)."""
+def _status_for_update(run_id: str) -> str | None:
+    """The run's status (None when there is no such run), its row locked FOR NO KEY
+    UPDATE where the database locks rows (PostgreSQL; SQLite's IMMEDIATE transactions
+    already serialise writers)."""
     from runs.models import Run
 
     q = connection.ops.quote_name
@@ -70,9 +71,7 @@ def _status_for_update(run_id: str) -> str:
             [run_id],
         )
         row = cursor.fetchone()
-    if row is None:
-        raise Run.DoesNotExist(f"run {run_id} does not exist")
-    return row[0]
+    return None if row is None else row[0]
 
 
 @cache
@@ -109,13 +108,19 @@ def transition(
     `expect`: the move happens only from that status (a worker claiming a Queued run).
 
     Within a caller's transaction no savepoint is taken (two statements less): the
-    refusal is raised once the block is left, with nothing written, so the caller's
-    transaction goes on (run_end keeps the points stored before it).
+    refusal (or Run.DoesNotExist for a run deleted meanwhile) is raised once the block
+    is left, with nothing written, so the caller's transaction goes on (run_end keeps
+    the points stored before it).
     """
+    from runs.models import Run
+
     to = Status(to)
+    refused: Exception | None
     with transaction.atomic(savepoint=False):
         current = _status_for_update(run.pk)
-        if not can_transition(current, to) or (expect is not None and current != expect):
+        if current is None:
+            refused = Run.DoesNotExist(f"run {run.pk} does not exist")
+        elif not can_transition(current, to) or (expect is not None and current != expect):
             refused = InvalidTransition(current, to)
         else:
             refused = None

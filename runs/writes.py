@@ -55,8 +55,9 @@ class Insert:
 
     def save(self, objs: Iterable[Model], using: str = "default") -> int:
         """Insert `objs` (nothing when there are none); they are then saved instances, as
-        after bulk_create (but an automatic primary key stays None). Returns how many
-        rows were written (fewer than `objs` only when conflicts are skipped)."""
+        after bulk_create (but an automatic primary key stays None; and, as there, those
+        skipped for a conflict are marked saved too). Returns how many rows were written
+        (fewer than `objs` only when conflicts are skipped)."""
         connection = connections[using]
         objs = list(objs)
         rows = [

@@ -121,3 +121,16 @@ def test_a_move_inside_a_transaction_takes_no_savepoint_and_a_refusal_leaves_it_
         assert RunEvent.objects.filter(run=run).count() == 1
     run.refresh_from_db()
     assert run.status == S.COMPLETED
+
+
+@pytest.mark.django_db
+def test_a_run_deleted_meanwhile_is_does_not_exist_and_the_transaction_goes_on():
+    run = RunFactory(status=S.RUNNING)
+    other = RunFactory(status=S.RUNNING)
+    type(run).objects.filter(pk=run.pk).delete()
+    with transaction.atomic():
+        with pytest.raises(type(run).DoesNotExist, match=run.pk):
+            status.transition(run, S.COMPLETED)
+        status.transition(other, S.COMPLETED)
+    other.refresh_from_db()
+    assert other.status == S.COMPLETED
