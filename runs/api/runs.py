@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Status
@@ -96,26 +96,40 @@ def _page(qs: QuerySet[Run], page: int, per_page: int) -> RunListOut:
 
 @router.post("/w/{ws}/runs", response={201: RunDocument, **ERRORS}, url_name="run-create")
 def run_create(request: HttpRequest, ws: str, body: RunCreateIn) -> Status:
-    """A new top-level run; its experiment is created on first use."""
+    """A new top-level run; its experiment is created on first use. With `metrics` and
+    `complete`, a short run's whole life in one request."""
     workspace = member_workspace(request, ws, write=True)
     refuse_run_scoped(request, "create top-level runs")
     user = token_of(request).user
-    with transaction.atomic():
-        experiment = services.experiment_get_or_create(workspace=workspace, name=body.experiment)
-        run = services.run_create(
-            experiment=experiment,
-            user=user,
-            display_name=body.display_name,
-            run_status=body.status,
-            compute_target=body.target,
-            description=body.description,
-            tags=body.tags,
-            properties=body.properties,
-            started=body.start_time_utc,
-            ended=body.end_time_utc,
-        )
-    # The document from what was just written: no second read of the run.
+    try:
+        with transaction.atomic():
+            experiment = services.experiment_get_or_create(
+                workspace=workspace, name=body.experiment
+            )
+            run = services.run_create_logged(
+                experiment=experiment,
+                user=user,
+                display_name=body.display_name,
+                run_status=body.status,
+                compute_target=body.target,
+                description=body.description,
+                tags=body.tags,
+                properties=body.properties,
+                started=body.start_time_utc,
+                ended=body.end_time_utc,
+                started_ago=body.started_seconds_ago,
+                run_id=body.run_id,
+                last=_last_points(body.metrics),
+                complete=body.complete,
+            )
+    except IntegrityError:
+        if body.run_id is not None and Run.objects.filter(pk=body.run_id).exists():
+            raise ApiError(409, "Conflict", f"run {body.run_id} exists already") from None
+        raise
     run.workspace = workspace
+    if body.metrics is not None or body.complete:
+        return Status(201, _ended(run))
+    # The document from what was just written: no second read of the run.
     document = run_document_model(
         run,
         tags=dict(sorted(check_tags(body.tags or {}).items())),

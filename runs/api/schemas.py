@@ -92,6 +92,8 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Unix seconds up to the last second of year 9999.
 MAX_UNIX_TIME = 253_402_300_799.0
 MAX_IDEMPOTENCY_KEY = 100
+# Thirty days: a run's first request can wait that long for a studio that is away.
+MAX_STARTED_AGO = 30 * 86_400.0
 MAX_ERROR_CODE = 100
 MAX_ERROR_MESSAGE = 10_000
 MAX_PER_PAGE = 500
@@ -233,6 +235,17 @@ class RunCreateIn(In):
     # time zone). An end time needs a start time and a final status.
     start_time_utc: AwareDatetime | None = None
     end_time_utc: AwareDatetime | None = None
+    # A run created after it started (the SDK creates a run with its first request): the
+    # seconds between its start and this request, by the client's clock; the studio
+    # dates the start from its own. Not with startTimeUtc.
+    started_seconds_ago: float | None = Field(default=None, ge=0, le=MAX_STARTED_AGO)
+    # The id the client gave the run: `<experiment>_<seconds>_<16 hex digits>`. A request
+    # whose answer was lost can then be sent again: the second gets a 409.
+    run_id: str | None = Field(default=None, max_length=255)
+    # Metric points stored with the run, in the same transaction.
+    metrics: MetricBatchIn | None = None
+    # Then mark it Completed, as POST .../complete would: a short run in one request.
+    complete: bool = False
 
 
 class RunUpdateIn(In):

@@ -50,6 +50,26 @@ def _new_run_id(experiment: Experiment, when: datetime | None = None) -> str:
     return f"{experiment.name}_{seconds}_{secrets.token_hex(4)}"
 
 
+def _check_client_run_id(run_id: str, experiment: Experiment) -> str:
+    """An id the client made, as the SDK does: `<experiment>_<seconds>_<16 hex digits>`
+    (16, where the studio's own take 8: a child's id `<parent>_<n>` can never match)."""
+    name, _, rest = run_id.rpartition("_")
+    prefix, _, seconds = name.rpartition("_")
+    if not (
+        prefix == experiment.name
+        and seconds.isascii()
+        and seconds.isdigit()
+        and len(seconds) <= 12
+        and len(rest) == 16
+        and all(c in "0123456789abcdef" for c in rest)
+    ):
+        raise ValidationFailed(
+            f"runId {run_id!r} is not <experiment>_<seconds>_<16 hex digits> "
+            f"with the experiment {experiment.name!r}"
+        )
+    return run_id
+
+
 def _check_display_name(name: str) -> str:
     name = check_text((name or "").strip(), what="displayName")
     if len(name) > MAX_DISPLAY_NAME:
@@ -79,6 +99,17 @@ def _initial_times(run_status: str) -> dict:
     now = timezone.now()
     started = now if run_status in EXECUTING else None
     return {"created": now, "started": started, "heartbeat": started}
+
+
+def _late_times(run_status: str, started_ago: float) -> dict:
+    """The times of a run created `started_ago` seconds after it started (its client
+    creates it with its first request): dated by the studio's clock, so a client's
+    clock that is off does not matter."""
+    if run_status not in EXECUTING:
+        raise ValidationFailed(f"startedSecondsAgo is for a Running run, not {run_status}")
+    now = timezone.now()
+    started = now - timedelta(seconds=started_ago)
+    return {"created": started, "started": started, "heartbeat": now}
 
 
 def _imported_times(run_status: str, started: datetime | None, ended: datetime | None) -> dict:
@@ -119,16 +150,24 @@ def run_create(
     arguments: list[str] | None = None,
     started: datetime | None = None,
     ended: datetime | None = None,
+    started_ago: float | None = None,
+    run_id: str | None = None,
 ) -> Run:
     """A new top-level run of `experiment`, Running unless told otherwise.
 
     `started` (and `ended`, with a final status) date a run that ran elsewhere: an
     import from another tracker; the run then counts as created when it started.
+    `started_ago`: the run started that many seconds ago (see _late_times). `run_id`:
+    the id its client made (see _check_client_run_id); one taken is an IntegrityError.
     Tags and properties are written with the run, and its search text holds the tags.
     Everything is checked before anything is written: within a caller's transaction no
     savepoint is taken (two statements less).
     """
-    if started is not None or ended is not None or run_status in TERMINAL:
+    if started_ago is not None:
+        if started is not None or ended is not None:
+            raise ValidationFailed("startedSecondsAgo does not go with startTimeUtc or endTimeUtc")
+        times = _late_times(run_status, started_ago)
+    elif started is not None or ended is not None or run_status in TERMINAL:
         times = _imported_times(run_status, started, ended)
     elif run_status in CREATE_STATUSES:
         times = _initial_times(run_status)
@@ -136,7 +175,10 @@ def run_create(
         raise ValidationFailed(
             f"a run can be created as {', '.join(sorted(CREATE_STATUSES))}, not {run_status}"
         )
-    run_id = _new_run_id(experiment, started)
+    if run_id is None:
+        run_id = _new_run_id(experiment, started)
+    else:
+        _check_client_run_id(run_id, experiment)
     description = _check_description(description)
     display_name = _check_display_name(display_name)
     clean_tags = check_tags(tags or {})
@@ -258,6 +300,22 @@ class LastPoints:
 
     series: list[SeriesIn]
     key: str = ""
+
+
+def run_create_logged(*, last: LastPoints | None = None, complete: bool = False, **create) -> Run:
+    """run_create, then the run's first metric points (`last`) and, with `complete`, its
+    end as Completed: one transaction, all or nothing (a short run logged in one request).
+    """
+    running = create.get("run_status", Status.RUNNING) == Status.RUNNING
+    if complete and not (running and create.get("ended") is None):
+        raise ValidationFailed("complete is for a run created Running, without endTimeUtc")
+    with transaction.atomic(savepoint=False):
+        run = run_create(**create)
+        if last is not None and last.series:
+            metric_log_batch(run=run, series=last.series, key=last.key)
+        if complete:
+            status.transition(run, Status.COMPLETED, actor=create.get("user"))
+    return run
 
 
 def run_complete(*, run: Run, actor=None, last: LastPoints | None = None) -> Run:
