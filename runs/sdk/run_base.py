@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from runs.sdk.errors import ConflictError, StudioConnectionError, StudioError
 from runs.sdk.heartbeat import heartbeater
+from runs.sdk.http import RETRY_STATUSES
 from runs.sdk.sender import MetricSender, SenderOptions
 
 if TYPE_CHECKING:
     from runs.sdk.http import Client
+
+logger = logging.getLogger("runs.sdk")
 
 
 class RunBase:
@@ -20,6 +26,11 @@ class RunBase:
     `create_children`) are *owned*: they heartbeat, and `cancel()` ends them
     at once. Runs found with `get_runs`/`get_children`, submitted ones, or
     `Run(experiment, run_id)` are not: `cancel()` asks their own process to stop.
+
+    A run `start_logging` makes is created with its first request (`creation`: the
+    body of its create request, its id made here): by the sender within a flush
+    interval, by any call on the run, or by its end, which then carries its points
+    and its completion in the same request, so a short run costs one request.
     """
 
     def __init__(
@@ -33,6 +44,7 @@ class RunBase:
         heartbeat_interval: float = 1.0,
         options: SenderOptions | None = None,
         flush_timeout: float | None = None,
+        creation: dict | None = None,
     ):
         self.experiment = experiment
         self.id = run_id
@@ -54,7 +66,16 @@ class RunBase:
         # Children this object created (owned like it): an own cancel() ends them quietly too.
         self._children: list[RunBase] = []
         self._creator: RunBase | None = None
-        if heartbeat if heartbeat is not None else owned:
+        self._heartbeat = heartbeat if heartbeat is not None else owned
+        self._creation = creation
+        self._create_lock = threading.Lock()
+        self._create_error: StudioError | None = None
+        self._started = time.monotonic()
+        if creation is not None:
+            self._sender.prepare = self._create
+            self._sender.create_by = self._started + self._sender.options.flush_interval
+            self._sender.start()
+        elif self._heartbeat:
             heartbeater.add(self)
 
     def __repr__(self) -> str:
@@ -67,7 +88,47 @@ class RunBase:
         return hash(self.id)
 
     def _path(self, suffix: str = "") -> str:
+        """The API path of this run: every request about it goes there, so the studio
+        is first told of a run it does not know yet."""
+        if self._creation is not None:
+            self._create()
         return self._client.ws_path(f"/runs/{self.id}{suffix}")
+
+    def _create(self, end: dict | None = None) -> bool:
+        """Create the run if the studio has not been told of it yet; True if this call did.
+
+        `end` (its `metrics` and `complete`) goes in the same request. The id was made
+        here, so the request is sent again after a lost answer: a 409 then means it was
+        stored. A refusal of the run itself (without `end`) stays: logged, raised by
+        every later call on the run, and by its next `log()`.
+        """
+        with self._create_lock:
+            if self._creation is None:
+                return False
+            if self._create_error is not None:
+                raise self._create_error
+            ago = max(0.0, time.monotonic() - self._started)
+            body = {**self._creation, "startedSecondsAgo": round(ago, 6), **(end or {})}
+            path = self._client.ws_path("/runs")
+            try:
+                document = self._client.json("POST", path, json_body=body)
+            except ConflictError:
+                document = self._client.json("GET", self._client.ws_path(f"/runs/{self.id}"))
+            except StudioConnectionError:
+                raise
+            except StudioError as exc:
+                # Still busy or failing after the client's retries: tried again later.
+                if end is None and exc.status not in RETRY_STATUSES:
+                    logger.error("the studio refused to create run %s: %s", self.id, exc)
+                    self._create_error = self._sender.refusal = exc
+                    self._sender.threshold = 0  # the next log() asks the sender: raised
+                raise
+            self._creation = None
+            self._sender.prepare = None
+            self._remember(document)
+            if self._heartbeat and end is None:
+                heartbeater.add(self)
+            return True
 
     def _remember(self, document: dict) -> dict:
         self._doc = document

@@ -58,6 +58,13 @@ class LifecyclePart(RunBase):
             if self._ended and self._doc is not None and self._doc["status"] == target:
                 return self._doc
             heartbeater.remove(self)
+            if action == "complete" and self._creation is not None:
+                document = self._create_completed()
+                if document is not None:
+                    self._ended = True
+                    return document
+            if self._creation is not None:
+                self._create()
             if action != "cancel":
                 document = self._end_with_last_points(action, target, body or {})
                 if document is not None:
@@ -99,6 +106,33 @@ class LifecyclePart(RunBase):
             return None
         self._sender.close(self.flush_timeout)
         return document
+
+    def _create_completed(self) -> dict | None:
+        """Create the run, store its buffered points and complete it: one request, for a
+        run that ended before the studio was told of it. None when that cannot be (see
+        _end_with_last_points; or created meanwhile, or refused: the points then go as
+        usual, after a create of its own that says what was wrong with the run)."""
+        items = self._sender.hand_over()
+        if items is None:
+            return None
+        key = uuid.uuid4().hex
+        end: dict[str, Any] = {"complete": True}
+        if items:
+            end["metrics"] = {"key": key, "series": columns(items)}
+        try:
+            created = self._create(end)
+        except StudioConnectionError:
+            if items:
+                self._sender.give_back(items, key)
+            raise
+        except StudioError:
+            created = False
+        if not created:
+            if items:
+                self._sender.give_back(items, key)
+            return None
+        self._sender.close(self.flush_timeout)
+        return self._doc
 
     def complete(self) -> None:
         """Flush the metrics and mark the run Completed."""

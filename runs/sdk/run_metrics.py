@@ -16,11 +16,17 @@ from runs.sdk.run_base import RunBase
 
 logger = logging.getLogger("runs.sdk")
 
-# Runs with metric points, flushed (bounded) when the interpreter exits.
-_live: weakref.WeakSet[RunBase] = weakref.WeakSet()
+# Runs with metric points, or not created yet: created and flushed (bounded) when the
+# interpreter exits.
+live_runs: weakref.WeakSet[RunBase] = weakref.WeakSet()
 EXIT_FLUSH_TIMEOUT = 30.0
 
 _time = time.time
+
+
+def exit_watch(run: RunBase) -> None:
+    """Create and flush `run` at interpreter exit, if it still needs it then."""
+    live_runs.add(run)
 
 
 class MetricsPart(RunBase):
@@ -47,7 +53,7 @@ class MetricsPart(RunBase):
         points.append((name, value, step, _time()))
         if len(points) >= self._sender.threshold:
             self._sender.pressure()
-            _live.add(self)
+            live_runs.add(self)
 
     def _checked(self, name: str, value: Any, *, new: bool) -> float | str | bool:
         """The value as sent; TypeError when it changes the kind of its series."""
@@ -78,6 +84,8 @@ class MetricsPart(RunBase):
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every point logged so far is stored; raise if the studio refused some."""
+        if self._creation is not None:
+            self._create()
         self._sender.flush(timeout)
 
     def get_metrics(self, name: str | None = None) -> dict[str, Any]:
@@ -109,7 +117,15 @@ def _flush_at_exit() -> None:
     the interpreter for an hour when the studio is gone.
     """
     deadline = time.monotonic() + EXIT_FLUSH_TIMEOUT
-    waiting = [run for run in list(_live) if run._sender.pending()]
+    for run in list(live_runs):
+        # A run left unfinished stays in the studio as it would have been (Running, until
+        # its heartbeat is missed), even if nothing about it was sent yet.
+        if run._creation is not None and run._create_error is None:
+            try:
+                run._create()
+            except StudioError as exc:
+                logger.error("run %s: not created at exit: %s", run.id, exc)
+    waiting = [run for run in list(live_runs) if run._sender.pending()]
     for run in waiting:
         # Wake every run's sender thread before waiting on any.
         run._sender.start()

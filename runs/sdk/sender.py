@@ -37,6 +37,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,6 +170,13 @@ class MetricSender:
         # Set by close(): the dispatcher lets go of the run once it finds nothing left.
         self.closing = False
         self.released = threading.Event()
+        # A run the studio does not know yet: called (by the dispatcher) before its points
+        # are sent, to create it; and the studio's refusal to create it, raised by log().
+        # Until `create_by` (monotonic) only the run's own calls create it: its end may
+        # then carry the create, its points and the completion in one request.
+        self.prepare: Callable[[], object] | None = None
+        self.create_by = 0.0
+        self.refusal: StudioError | None = None
 
     # ---- the user's side ------------------------------------------------------------
 
@@ -186,6 +194,8 @@ class MetricSender:
 
         The first point only starts the sender: it goes with the next round.
         """
+        if self.refusal is not None:
+            raise self.refusal
         self.start()
         waiting = len(self.points)
         if waiting >= self.options.max_buffered_points:
@@ -463,6 +473,12 @@ class Dispatcher:
             senders = list(self.senders)
         if not senders:
             return
+        now = time.monotonic()
+        self._create([s for s in senders if s.prepare is not None and now >= s.create_by])
+        # Runs still to be created, and young: left to their own calls for now.
+        senders = [s for s in senders if s.prepare is None or now >= s.create_by]
+        if not senders:
+            return
         first = self.turn % len(senders)
         self.turn += 1
         senders = senders[first:] + senders[:first]
@@ -495,11 +511,26 @@ class Dispatcher:
             self.outbox.append(Request(self.client, request))
         self.outbox.extend(markers)
 
+    @staticmethod
+    def _create(senders: list[MetricSender]) -> None:
+        """Create the runs the studio does not know yet, points or not, a round after they
+        started (a refusal is the run's: see RunBase._create; a lost connection is
+        tried again by their points' request or the next round)."""
+        for sender in senders:
+            if sender.refusal is None:
+                try:
+                    sender.prepare()
+                except StudioError as exc:
+                    logger.info("run %s: not created yet: %s", sender.run_id, exc)
+
     def _send(self, request: Request) -> None:
         """Post the request until the studio answers it; retry on trouble with the same key."""
         attempt = 0
         while True:
             try:
+                for part in request.parts:
+                    if part.sender.prepare is not None:
+                        part.sender.prepare()
                 self.client.send("POST", request.path, data=request.body, headers=JSON)
             except StudioError as exc:
                 retriable = isinstance(exc, StudioConnectionError) or exc.status in RETRY_STATUSES
@@ -556,3 +587,23 @@ def dispatcher_for(client: Client) -> Dispatcher:
         if dispatcher is None:
             dispatcher = client._dispatcher = Dispatcher(client)
         return dispatcher
+
+
+def create_pending(client: Client) -> None:
+    """Tell the studio now of the runs this process started on `client` that it has not
+    heard of yet (before a listing, so that a process finds its own runs). Runs it
+    refused stay out: their own calls say why."""
+    dispatcher = getattr(client, "_dispatcher", None)
+    if dispatcher is None:
+        return
+    with dispatcher.lock:
+        senders = [s for s in dispatcher.senders if s.prepare is not None]
+    for sender in senders:
+        prepare = sender.prepare
+        if prepare is not None and sender.refusal is None:
+            try:
+                prepare()
+            except StudioConnectionError:
+                raise
+            except StudioError:
+                pass  # kept on the run (RunBase._create)

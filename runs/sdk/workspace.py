@@ -9,6 +9,8 @@ of a submitted script, so it lives beside Workspace.
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,10 @@ from runs.sdk.offline import OfflineRun
 from runs.sdk.pages import iter_documents
 from runs.sdk.run_family import FamilyPart
 from runs.sdk.run_lifecycle import LifecyclePart
-from runs.sdk.run_metrics import MetricsPart
+from runs.sdk.run_metrics import MetricsPart, exit_watch
 from runs.sdk.run_records import RecordsPart
 from runs.sdk.script import ComputeTarget, ScriptRunConfig
-from runs.sdk.sender import SenderOptions
+from runs.sdk.sender import SenderOptions, create_pending
 from runs.sdk.submit import submit
 
 # Statuses a run of a submitted script may still be in when the script starts.
@@ -128,6 +130,7 @@ class Workspace:
 
     def get_run(self, run_id: str) -> Run:
         """The run `run_id` of this workspace (NotFoundError when there is none)."""
+        create_pending(self._client)
         document = self._client.json("GET", self._client.ws_path(f"/runs/{run_id}"))
         return Run(
             Experiment(workspace=self, name=document["experiment"]), run_id, document=document
@@ -158,7 +161,8 @@ class Workspace:
         return self._runs_of(self._client.ws_path("/runs"), params, page_size)
 
     def _runs_of(self, path: str, params: list, per_page: int) -> Iterator[Run]:
-        """The runs of a list endpoint, a page at a time."""
+        """The runs of a list endpoint, a page at a time (this process's own among them)."""
+        create_pending(self._client)
         experiments: dict[str, Experiment] = {}
         for document in iter_documents(self._client, path, params, per_page):
             name = document["experiment"]
@@ -239,10 +243,17 @@ class Experiment:
         seconds, by default the workspace's). `with exp.start_logging() as run:` completes
         it when the block ends.
 
+        Returns at once: the run's id is made here, and the studio is told of the run
+        with its first request (within a flush interval, or sooner by any call on the
+        run; a run that ends before is created, fed and completed in one request). A
+        refusal (a bad display name, a token that may not create runs) is raised by the
+        run's next call, `log()` included.
+
         `flush_timeout`: how long complete()/fail()/cancel()/flush() wait for the studio
         to take the buffered metric points (None: as long as it takes).
         """
-        body: dict[str, Any] = {"experiment": self.name}
+        run_id = f"{self.name}_{int(time.time())}_{secrets.token_hex(8)}"
+        body: dict[str, Any] = {"experiment": self.name, "runId": run_id}
         if display_name is not None:
             body["displayName"] = display_name
         if description is not None:
@@ -251,18 +262,17 @@ class Experiment:
             body["tags"] = dict(tags)
         if properties:
             body["properties"] = dict(properties)
-        client = self.workspace._client
-        # Not idempotent: resent only when the request never left.
-        document = client.json("POST", client.ws_path("/runs"), json_body=body, retry="unsent")
-        return Run(
+        run = Run(
             self,
-            document["runId"],
-            document=document,
+            run_id,
+            creation=body,
             owned=True,
             heartbeat_interval=heartbeat_interval or self.workspace.heartbeat_interval,
             options=options,
             flush_timeout=flush_timeout,
         )
+        exit_watch(run)
+        return run
 
     def get_runs(
         self,

@@ -115,8 +115,15 @@ class FakeStudio:
         with self.lock:
             if r.path.endswith("/runs") and r.method == "POST":
                 self.counter += 1
-                run_id = f"{body['experiment']}_{self.counter}"
-                return 201, self.document(run_id, tags=body.get("tags") or {})
+                run_id = body.get("runId") or f"{body['experiment']}_{self.counter}"
+                if run_id in self.runs:
+                    return 409, {"error": {"code": "Conflict", "message": f"run {run_id} exists"}}
+                doc = self.document(run_id, tags=body.get("tags") or {})
+                if body.get("metrics"):  # its first points, stored with it
+                    self.store(body["metrics"].get("key"), [(run_id, body["metrics"]["series"])])
+                if body.get("complete"):
+                    doc["status"] = "Completed"
+                return 201, doc
             if r.path.endswith("/runs") and r.method == "GET":
                 return 200, {"runs": [], "page": 1, "perPage": 100, "total": 0, "hasMore": False}
             if r.path.endswith("/metrics") and len(parts) == 5 and r.method == "POST":

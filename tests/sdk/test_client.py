@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -142,26 +143,67 @@ def test_a_url_without_http_is_refused(url):
 def test_start_logging_creates_a_running_run(fake_ws, fake):
     exp = Experiment(workspace=fake_ws, name="exp")
     run = exp.start_logging("baseline", tags={"a": "b"}, properties={"lr": 0.1})
+    # The id is made here; the studio hears of the run with its first request.
+    assert re.fullmatch(r"exp_\d{10}_[0-9a-f]{16}", run.id)
+    assert not fake.requests
     run.cancel()
     (create,) = fake.sent("POST", r"/runs$")
-    assert create.json == {
+    body = create.json
+    ago = body.pop("startedSecondsAgo")
+    assert body == {
         "experiment": "exp",
+        "runId": run.id,
         "displayName": "baseline",
         "tags": {"a": "b"},
         "properties": {"lr": 0.1},
     }
-    assert run.id == "exp_1"
+    assert 0 <= ago < 5
     assert run.experiment is exp
+
+
+def test_a_run_nobody_calls_is_created_within_a_flush_interval(fake_ws, fake):
+    run = Experiment(workspace=fake_ws, name="exp").start_logging()
+    wait_for(lambda: run.id in fake.runs, what="the run created by the sender")
+    assert [r.path.rsplit("/", 1)[-1] for r in fake.requests if r.method == "POST"][:1] == ["runs"]
+    run.complete()
+    assert fake.runs[run.id]["status"] == "Completed"
+
+
+def test_a_lost_answer_to_a_whole_short_run_is_not_an_error(fake_ws, fake):
+    run = Experiment(workspace=fake_ws, name="e").start_logging()
+    run.log("loss", 0.5)
+    # Created, fed and completed, the answer lost: the retry meets a 409, then reads it.
+    fake.script("POST", r"/runs$", LOSE)
+    run.complete()
+    first, second = fake.sent("POST", r"/runs$")
+    assert first.json["metrics"]["key"] == second.json["metrics"]["key"]
+    assert fake.points[run.id] == {"loss": [(0, 0.5)]}
+    assert fake.runs[run.id]["status"] == "Completed"
+
+
+def test_a_refused_run_is_raised_by_its_next_call_and_by_log(fake_ws, fake):
+    refusal = (400, {"error": {"code": "ValidationError", "message": "displayName is long"}})
+    fake.script("POST", r"/runs$", refusal)
+    run = Experiment(workspace=fake_ws, name="e").start_logging("x" * 300)
+    run.log("loss", 0.5)
+    wait_for(lambda: fake.sent("POST", r"/runs$"), what="the create, a flush interval later")
+    with pytest.raises(StudioError, match="displayName is long"):
+        run.log("loss", 0.25)
+    with pytest.raises(StudioError, match="displayName is long"):
+        run.tag("a")
+    with pytest.raises(StudioError, match="displayName is long"):
+        run.complete()
+    # Refused once, asked once: the refusal is not sent again and again.
+    assert len(fake.sent("POST", r"/runs$")) == 1
 
 
 def test_the_context_manager_completes_with_the_last_points(fake_ws, fake):
     with Experiment(workspace=fake_ws, name="exp").start_logging() as run:
         run.log("loss", 1.0)
-    # A short run is two requests: its points go with the end.
-    assert [r.path.rsplit("/", 1)[-1] for r in fake.requests if r.method == "POST"] == [
-        "runs",
-        "complete",
-    ]
+    # A short run is one request: created, fed and completed together.
+    (create,) = [r for r in fake.requests if r.method == "POST"]
+    assert create.path.endswith("/runs")
+    assert create.json["complete"] is True
     assert fake.points[run.id] == {"loss": [(0, 1.0)]}
     assert fake.runs[run.id]["status"] == "Completed"
 
@@ -194,6 +236,7 @@ def test_fail_takes_a_message_or_details(fake_ws, fake):
 
 def test_a_status_move_whose_answer_was_lost_is_not_an_error(fake_ws, fake):
     run = Experiment(workspace=fake_ws, name="e").start_logging()
+    run.flush()  # the studio knows the run: its end is a request of its own
     fake.script("POST", r"/complete$", LOSE, (409, {"error": {"code": "InvalidTransition"}}))
     run.complete()
     assert fake.runs[run.id]["status"] == "Completed"
@@ -201,6 +244,7 @@ def test_a_status_move_whose_answer_was_lost_is_not_an_error(fake_ws, fake):
 
 def test_an_end_whose_answer_was_lost_stores_its_last_points_once(fake_ws, fake):
     run = Experiment(workspace=fake_ws, name="e").start_logging()
+    run.flush()  # the studio knows the run: its end is a request of its own
     run.log("loss", 0.5)
     run.log("loss", 0.25)
     # The end and its points are handled, the answer lost; the retry meets a 409.
@@ -215,6 +259,7 @@ def test_an_end_whose_answer_was_lost_stores_its_last_points_once(fake_ws, fake)
 
 def test_an_end_the_studio_refuses_keeps_its_points_and_says_why(fake_ws, fake):
     run = Experiment(workspace=fake_ws, name="e").start_logging()
+    run.flush()  # the studio knows the run: its end is a request of its own
     run.log("loss", 0.5)
     refusal = (400, {"error": {"code": "BadRequest", "message": "metric 'loss': bad"}})
     fake.script("POST", r"/complete$", refusal)
@@ -257,6 +302,7 @@ def test_an_end_after_a_refused_batch_still_says_so(fake_ws, fake):
 
 def test_a_refused_move_raises_conflict(fake_ws, fake):
     run = Experiment(workspace=fake_ws, name="e").start_logging()
+    run.flush()  # the studio knows the run: its end is a request of its own
     message = {"error": {"code": "InvalidTransition", "message": "Running to Queued"}}
     fake.script("POST", r"/complete$", (409, message))
     with pytest.raises(ConflictError, match="Running to Queued"):
@@ -282,6 +328,7 @@ def test_cancelling_someone_elses_run_only_requests_it(fake_ws, fake):
 
 def test_a_requested_cancel_calls_the_callback_then_marks_the_run_canceled(fake_ws, fake):
     run = Experiment(workspace=fake_ws, name="e").start_logging(heartbeat_interval=0.01)
+    run.flush()
     called = []
     run.on_cancel(called.append)
     run.log("loss", 1.0)
@@ -305,8 +352,11 @@ def test_heartbeats_survive_answers_that_are_not_a_heartbeats(fake_ws, fake, cap
     fake.script("POST", r"/heartbeats$", *odd)
     exp = Experiment(workspace=fake_ws, name="e")
     alone = exp.start_logging(heartbeat_interval=0.01)
+    alone.flush()
     wait_for(lambda: len(fake.sent("POST", r"/heartbeat$")) >= 6, what="heartbeats")
     pair = [exp.start_logging(heartbeat_interval=0.01) for _ in range(2)]
+    for run in pair:
+        run.flush()
     wait_for(lambda: len(fake.sent("POST", r"/heartbeats$")) >= 6, what="shared heartbeats")
     assert "not a heartbeat's answer" in caplog.text
     for run in (alone, *pair):
@@ -316,6 +366,8 @@ def test_heartbeats_survive_answers_that_are_not_a_heartbeats(fake_ws, fake, cap
 def test_the_runs_of_a_sweep_beat_in_one_request(fake_ws, fake):
     exp = Experiment(workspace=fake_ws, name="e")
     runs = [exp.start_logging(heartbeat_interval=0.05) for _ in range(5)]
+    for run in runs:
+        run.flush()
     ids = sorted(r.id for r in runs)
     # The first runs may beat alone as they start; then they are in step.
     wait_for(
@@ -355,6 +407,8 @@ def test_runs_one_after_another_keep_one_heartbeat_thread(fake_ws, fake, monkeyp
 def test_a_run_missing_from_a_shared_heartbeat_stops_beating(fake_ws, fake):
     exp = Experiment(workspace=fake_ws, name="e")
     runs = [exp.start_logging(heartbeat_interval=0.05) for _ in range(3)]
+    for run in runs:
+        run.flush()
     del fake.runs[runs[1].id]  # deleted in the studio
     wait_for(lambda: runs[1] not in heartbeater, what="heartbeats of the missing run to stop")
     assert runs[0] in heartbeater
@@ -379,7 +433,7 @@ def test_tags_properties_and_description(fake_ws, fake):
         {"set": {"a": "1", "b": None}},
         {"remove": ["a"]},
     ]
-    assert [r.json for r in fake.sent("PATCH", r"/runs/e_1$")] == [
+    assert [r.json for r in fake.sent("PATCH", rf"/runs/{run.id}$")] == [
         {"description": "**bold**"},
         {"displayName": "renamed"},
     ]
@@ -564,3 +618,16 @@ def test_the_429_error_carries_its_wait(fake_server, fake):
         "TooManyRequests",
         0.0,
     )
+
+
+def test_a_create_the_studio_could_not_take_yet_is_tried_again(fake_ws, fake):
+    # More 503s than the client's own retries: the first attempt gives up, not the run.
+    fake.script("POST", r"/runs$", *[(503, {})] * 5)
+    run = Experiment(workspace=fake_ws, name="e").start_logging()
+    with pytest.raises(StudioError, match="503"):
+        run.tag("early")
+    run.tag("later")
+    assert fake.runs[run.id]["tags"] == {"later": None}
+    run.log("loss", 1.0)
+    run.complete()
+    assert fake.points[run.id] == {"loss": [(0, 1.0)]}

@@ -11,7 +11,7 @@ from runs.sdk.sender import MetricSender
 
 
 def test_exit_flush_shares_one_budget_across_runs(monkeypatch, caplog, fake_ws, fake):
-    monkeypatch.setattr(sdk_run, "_live", weakref.WeakSet())
+    monkeypatch.setattr(sdk_run, "live_runs", weakref.WeakSet())
     monkeypatch.setattr(sdk_run, "EXIT_FLUSH_TIMEOUT", 0.3)
     waits: list[float] = []
     flush = MetricSender.flush
@@ -45,8 +45,20 @@ def test_exit_flush_shares_one_budget_across_runs(monkeypatch, caplog, fake_ws, 
 
 
 def test_nothing_to_send_at_exit_sends_nothing(monkeypatch):
-    monkeypatch.setattr(sdk_run, "_live", weakref.WeakSet())
+    monkeypatch.setattr(sdk_run, "live_runs", weakref.WeakSet())
     called: list[object] = []
     monkeypatch.setattr(MetricSender, "flush", lambda self, timeout=None: called.append(self))
     sdk_run._flush_at_exit()
     assert called == []
+
+
+def test_a_run_nothing_was_sent_about_is_created_at_exit(monkeypatch, fake_ws, fake):
+    monkeypatch.setattr(sdk_run, "live_runs", weakref.WeakSet())
+    run = Experiment(workspace=fake_ws, name="e").start_logging("quick")
+    assert not fake.requests
+    sdk_run._flush_at_exit()
+    # Unfinished, it is Running in the studio, as a run created at once would have been.
+    (create,) = fake.sent("POST", r"/runs$")
+    assert create.json["runId"] == run.id
+    assert "complete" not in create.json
+    assert fake.runs[run.id]["status"] == "Running"

@@ -116,6 +116,7 @@ def test_an_own_cancel_is_final_at_once_reaches_the_children_and_interrupts_noth
     for r in (run, *children, grandchild):
         r.log("loss", 1.0)
     witness = exp.start_logging("still running")
+    witness.flush()  # the studio knows it now, not a flush interval later
 
     run.cancel()
 
@@ -156,6 +157,7 @@ def test_a_cancel_of_a_run_nobody_executes_is_final_at_once(exp, colleague):
 
 def test_a_cancel_of_an_executing_run_waits_for_its_process(exp, colleague):
     executing = exp.start_logging()
+    executing.flush()  # before its id is handed to another process
     noticed = threading.Event()
     executing.on_cancel(lambda r: noticed.set())  # this process must not be interrupted
     seen_by_colleague = colleague.get_run(executing.id)

@@ -128,6 +128,7 @@ def test_a_cancel_from_someone_else_interrupts_the_training_loop(studio, token, 
     try:
         with exp.start_logging(heartbeat_interval=0.2) as run:
             run.log("loss", 1.0)
+            run.flush()  # the studio knows the run before a colleague looks for it
             _ws(studio, colleague_token).get_run(run.id).cancel()
             assert _status(run.id) == "CancelRequested"
             pause = threading.Event()
@@ -188,6 +189,7 @@ def test_cli_commands_print_the_api_documents(studio, token, capsys, monkeypatch
     run = exp.start_logging("one")
     run.complete()
     second = exp.start_logging("two")
+    second.flush()  # the CLI is another client: it sees the runs the studio knows
 
     code, listed, _ = _cli(capsys, "run", "list", "--experiment-name", "cli")
     assert code == 0
