@@ -239,7 +239,7 @@ class RunCreateIn(In):
     # seconds between its start and this request, by the client's clock; the studio
     # dates the start from its own. Not with startTimeUtc.
     started_seconds_ago: float | None = Field(default=None, ge=0, le=MAX_STARTED_AGO)
-    # The id the client gave the run: `<experiment>_<seconds>_<16 hex digits>`. A request
+    # The id the client gave the run: `<experiment>_<seconds>_<8 hex digits>`. A request
     # whose answer was lost can then be sent again: the second gets a 409.
     run_id: str | None = Field(default=None, max_length=255)
     # Metric points stored with the run, in the same transaction.

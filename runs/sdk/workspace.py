@@ -217,6 +217,15 @@ class Workspace:
         self._client.request("DELETE", self._client.ws_path(f"/alerts/{int(alert_id)}"))
 
 
+def _new_run_id(experiment: str) -> str:
+    """`<experiment>_<seconds>_<8 hex digits>` as the studio makes them, with a letter
+    among the 8 (which the studio asks of an id a client made: see docs/api.md)."""
+    while True:
+        suffix = secrets.token_hex(4)
+        if not suffix.isdigit():
+            return f"{experiment}_{int(time.time())}_{suffix}"
+
+
 class Experiment:
     """A named group of runs in a workspace; created on its first run."""
 
@@ -252,7 +261,7 @@ class Experiment:
         `flush_timeout`: how long complete()/fail()/cancel()/flush() wait for the studio
         to take the buffered metric points (None: as long as it takes).
         """
-        run_id = f"{self.name}_{int(time.time())}_{secrets.token_hex(8)}"
+        run_id = _new_run_id(self.name)
         body: dict[str, Any] = {"experiment": self.name, "runId": run_id}
         if display_name is not None:
             body["displayName"] = display_name

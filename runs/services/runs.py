@@ -51,8 +51,9 @@ def _new_run_id(experiment: Experiment, when: datetime | None = None) -> str:
 
 
 def _check_client_run_id(run_id: str, experiment: Experiment) -> str:
-    """An id the client made, as the SDK does: `<experiment>_<seconds>_<16 hex digits>`
-    (16, where the studio's own take 8: a child's id `<parent>_<n>` can never match)."""
+    """An id the client made, as the SDK does: `<experiment>_<seconds>_<8 hex digits>`, as
+    the studio's own, with a letter among the 8: a child's id `<parent>_<n>` ends in a
+    decimal number, so no client can take one."""
     name, _, rest = run_id.rpartition("_")
     prefix, _, seconds = name.rpartition("_")
     if not (
@@ -60,12 +61,13 @@ def _check_client_run_id(run_id: str, experiment: Experiment) -> str:
         and seconds.isascii()
         and seconds.isdigit()
         and len(seconds) <= 12
-        and len(rest) == 16
+        and len(rest) == 8
         and all(c in "0123456789abcdef" for c in rest)
+        and not rest.isdigit()
     ):
         raise ValidationFailed(
-            f"runId {run_id!r} is not <experiment>_<seconds>_<16 hex digits> "
-            f"with the experiment {experiment.name!r}"
+            f"runId {run_id!r} is not <experiment>_<seconds>_<8 hex digits, one of them "
+            f"a-f> with the experiment {experiment.name!r}"
         )
     return run_id
 

@@ -12,7 +12,7 @@ from tests.api.helpers import assert_error
 from tests.factories import ExperimentFactory, RunFactory, WorkspaceFactory
 
 URL = "/api/w/team/runs"
-RUN_ID = "mnist_1796000000_0123456789abcdef"
+RUN_ID = "mnist_1796000000_01234abc"
 POINTS = {"key": "k-1", "series": [{"name": "loss", "values": [0.5, 0.25], "steps": [0, 1]}]}
 
 
@@ -80,10 +80,12 @@ def test_bad_points_store_no_run_at_all(api_client, workspace):
 @pytest.mark.parametrize(
     ("extra", "code", "fragment"),
     [
-        ({"runId": "mnist_1_abc"}, "ValidationError", "<experiment>_<seconds>_<16 hex digits>"),
-        ({"runId": "other_1796000000_0123456789abcdef"}, "ValidationError", "'mnist'"),
-        ({"runId": "mnist_1796000000_0123456789ABCDEF"}, "ValidationError", "16 hex digits"),
-        ({"runId": "mnist_1796000000_0123456789abcdef_1"}, "ValidationError", "16 hex"),
+        ({"runId": "mnist_1_abc"}, "ValidationError", "<experiment>_<seconds>_<8 hex digits"),
+        ({"runId": "other_1796000000_01234abc"}, "ValidationError", "'mnist'"),
+        ({"runId": "mnist_1796000000_01234ABC"}, "ValidationError", "8 hex digits"),
+        ({"runId": "mnist_1796000000_01234abc_1"}, "ValidationError", "8 hex"),
+        # All decimal: it could be a child's id (`<parent>_<n>`).
+        ({"runId": "mnist_1796000000_01234567"}, "ValidationError", "one of them a-f"),
         ({"runId": "x" * 256}, "BadRequest", "body.runId"),
         ({"startedSecondsAgo": -1}, "BadRequest", "body.startedSecondsAgo"),
         ({"startedSecondsAgo": 31 * 86_400}, "BadRequest", "body.startedSecondsAgo"),
