@@ -81,11 +81,15 @@ def _transform(u: np.ndarray, how: str) -> np.ndarray:
         return x
     signed = u.view(u.dtype.str.replace("u", "i"))
     one, bits = signed.dtype.type(1), signed.dtype.type(signed.dtype.itemsize * 8 - 1)
-    with np.errstate(over="ignore"):
-        d = np.diff(signed, prepend=signed.dtype.type(0))
-        if how == "delta2":
-            d = np.diff(d, prepend=signed.dtype.type(0))
-        return ((d << one) ^ (d >> bits)).view(u.dtype)
+    # Subtraction in place, of the previous word (array integer arithmetic wraps, and
+    # does not warn): several times faster than np.diff on a chunk's few hundred words.
+    d = signed.copy()
+    d[1:] -= signed[:-1]
+    if how == "delta2":
+        d2 = d.copy()
+        d2[1:] -= d[:-1]
+        d = d2
+    return ((d << one) ^ (d >> bits)).view(u.dtype)
 
 
 def _untransform(x: np.ndarray, how: str) -> np.ndarray:
