@@ -517,9 +517,10 @@ class Dispatcher:
         started (a refusal is the run's: see RunBase._create; a lost connection is
         tried again by their points' request or the next round)."""
         for sender in senders:
-            if sender.refusal is None:
+            prepare = sender.prepare  # None once the run's own call created it meanwhile
+            if prepare is not None and sender.refusal is None:
                 try:
-                    sender.prepare()
+                    prepare()
                 except StudioError as exc:
                     logger.info("run %s: not created yet: %s", sender.run_id, exc)
 
@@ -529,8 +530,9 @@ class Dispatcher:
         while True:
             try:
                 for part in request.parts:
-                    if part.sender.prepare is not None:
-                        part.sender.prepare()
+                    prepare = part.sender.prepare
+                    if prepare is not None:
+                        prepare()
                 self.client.send("POST", request.path, data=request.body, headers=JSON)
             except StudioError as exc:
                 retriable = isinstance(exc, StudioConnectionError) or exc.status in RETRY_STATUSES
