@@ -61,6 +61,8 @@ class RunBase:
         self._on_cancel: Callable[[Any], None] | None = None
         self._end_lock = threading.RLock()
         self._ended = False
+        # Set when its end begins: a create that completes meanwhile starts no heartbeat.
+        self._ending = False
         self._cancel_seen = False
         self._parent: RunBase | None = None
         # Children this object created (owned like it): an own cancel() ends them quietly too.
@@ -126,7 +128,7 @@ class RunBase:
             self._creation = None
             self._sender.prepare = None
             self._remember(document)
-            if self._heartbeat and end is None:
+            if self._heartbeat and end is None and not self._ending:
                 heartbeater.add(self)
             return True
 

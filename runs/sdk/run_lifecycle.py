@@ -57,6 +57,7 @@ class LifecyclePart(RunBase):
         with self._end_lock:
             if self._ended and self._doc is not None and self._doc["status"] == target:
                 return self._doc
+            self._ending = True
             heartbeater.remove(self)
             if action == "complete" and self._creation is not None:
                 document = self._create_completed()

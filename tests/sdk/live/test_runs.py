@@ -14,6 +14,7 @@ from runs.models import Run as RunModel
 from runs.models import RunFile
 from runs.sdk import ConflictError, Experiment, NotFoundError, OfflineRun, Run
 from runs.sdk.http import Client
+from tests.sdk.conftest import wait_for
 
 
 @pytest.fixture
@@ -311,3 +312,24 @@ def test_a_short_run_is_one_request(exp, sent):
     assert stored.started <= stored.ended
     assert stored.latest_metrics.get(name="loss").count == 100
     assert run.get_properties() == {"lr": "0.1"}
+
+
+def test_a_sweep_logging_at_once_is_created_by_the_sender(exp):
+    runs = [exp.start_logging(f"trial {i}") for i in range(5)]
+    step = 0
+
+    def all_known() -> bool:
+        nonlocal step
+        for run in runs:
+            run.log("loss", 1 / (step + 1), step=step)
+        step += 1
+        return RunModel.objects.filter(pk__in=[r.id for r in runs]).count() == len(runs)
+
+    # A flush interval after their start, the sender creates them, then sends their points.
+    wait_for(all_known, what="the sweep's runs created by the sender")
+    for run in runs:
+        run.complete()
+    for run in runs:
+        stored = RunModel.objects.get(pk=run.id)
+        assert stored.status == "Completed"
+        assert stored.latest_metrics.get(name="loss").count == step
