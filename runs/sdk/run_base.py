@@ -137,6 +137,8 @@ class RunBase:
         return document
 
     def _document(self) -> dict:
+        if self._creation is not None:
+            self._create()  # its answer is the document
         return self._doc if self._doc is not None else self.get_details(log_files=False)
 
     def get_details(self, *, log_files: bool = True) -> dict:

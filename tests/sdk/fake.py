@@ -118,7 +118,9 @@ class FakeStudio:
                 run_id = body.get("runId") or f"{body['experiment']}_{self.counter}"
                 if run_id in self.runs:
                     return 409, {"error": {"code": "Conflict", "message": f"run {run_id} exists"}}
-                doc = self.document(run_id, tags=body.get("tags") or {})
+                doc = self.document(
+                    run_id, tags=body.get("tags") or {}, displayName=body.get("displayName", "")
+                )
                 if body.get("metrics"):  # its first points, stored with it
                     self.store(body["metrics"].get("key"), [(run_id, body["metrics"]["series"])])
                 if body.get("complete"):

@@ -631,3 +631,11 @@ def test_a_create_the_studio_could_not_take_yet_is_tried_again(fake_ws, fake):
     run.log("loss", 1.0)
     run.complete()
     assert fake.points[run.id] == {"loss": [(0, 1.0)]}
+
+
+def test_reading_a_new_runs_fields_creates_it_and_reads_nothing_more(fake_ws, fake):
+    run = Experiment(workspace=fake_ws, name="e").start_logging("baseline")
+    assert run.display_name == "baseline"  # from the create's answer
+    assert run.parent is None
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in fake.requests] == [("POST", "runs")]
+    run.complete()
