@@ -11,7 +11,7 @@
     run = exp.submit(ScriptRunConfig(source_directory=".", script="train.py"))
     run.wait_for_completion(show_output=True)
 
-Imports no Django: it needs only `requests` (and `jmespath` for the CLI).
+Imports no Django: it needs only `urllib3` and `certifi` (and `jmespath` for the CLI).
 """
 
 __version__ = "0.1.0"

@@ -1,0 +1,98 @@
+"""The SDK's HTTP transport: redirects, the environment's proxy and CA bundle, forms, streams."""
+
+from __future__ import annotations
+
+import base64
+
+import certifi
+import pytest
+
+from runs.sdk import StudioError
+from runs.sdk.http import Client, _pool
+from tests.sdk.conftest import QUICK
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_machine(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+
+def test_a_redirect_is_refused_naming_where_it_points(fake_server, fake):
+    target = "https://studio.example.com/api/w/team/runs"
+    fake.script("POST", r"/runs$", (301, b"", {"Location": target}))
+    client = Client(fake_server.url, "t", "team", retries=2, backoff=QUICK)
+    with pytest.raises(StudioError, match=f"redirects to {target}; set the studio URL") as err:
+        client.json("POST", client.ws_path("/runs"), json_body={"experiment": "e"})
+    assert err.value.status == 301
+    # Neither followed (as a GET, or with the token to another host) nor retried.
+    assert [r.method for r in fake.requests] == ["POST"]
+
+
+def test_requests_go_through_the_environments_proxy_with_its_credentials(
+    fake_server, fake, monkeypatch
+):
+    # The fake studio serves a proxy's absolute-form requests as well: it stands in for both.
+    host = fake_server.url.removeprefix("http://")
+    monkeypatch.setenv("HTTP_PROXY", f"http://alice:s3cret@{host}")
+    client = Client("http://studio.invalid", "t", "team", backoff=QUICK)
+    document = client.json("POST", client.ws_path("/runs"), json_body={"experiment": "e"})
+    assert document["runId"]
+    (request,) = fake.requests
+    assert request.path == "/api/w/team/runs"
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    assert headers["proxy-authorization"] == "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    assert headers["authorization"] == "Bearer t"
+
+
+def test_no_proxy_hosts_are_reached_directly(fake_server, fake, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    client = Client(fake_server.url, "t", "team", retries=0, backoff=QUICK)
+    assert client.json("POST", client.ws_path("/runs"), json_body={"experiment": "e"})["runId"]
+    assert "proxy-authorization" not in {name.lower() for name in fake.requests[0].headers}
+
+
+def test_https_is_verified_against_the_environments_bundle_else_certifis(tmp_path, monkeypatch):
+    assert _pool("https://studio.example.com", {}).connection_pool_kw["ca_certs"] == (
+        certifi.where()
+    )
+    bundle = tmp_path / "company-ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    assert _pool("https://studio.example.com", {}).connection_pool_kw["ca_certs"] == str(bundle)
+
+
+def test_a_form_with_a_file_is_sent_as_multipart(fake_server, fake, tmp_path):
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"\x00\x01binary\xff")
+    fake.script("POST", r"/files$", (201, {"name": "outputs/weights.bin"}))
+    client = Client(fake_server.url, "t", "team", backoff=QUICK)
+    with open(path, "rb") as fh:
+        client.send(
+            "POST",
+            client.ws_path("/runs/r1/files"),
+            data={"name": "outputs/weights.bin", "kind": "output"},
+            files={"file": (path.name, fh)},
+        )
+    (request,) = fake.requests
+    assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert b'name="name"\r\n\r\noutputs/weights.bin\r\n' in request.body
+    assert b'filename="weights.bin"' in request.body
+    assert b"\x00\x01binary\xff" in request.body
+
+
+def test_a_streamed_answer_is_read_from_raw_and_the_query_is_encoded(fake_server, fake):
+    fake.script("GET", r"/files/content$", (200, b"line 1\nline 2\n"))
+    client = Client(fake_server.url, "t", "team", backoff=QUICK)
+    params = {"name": "logs/a b&c.txt"}
+    with client.request(
+        "GET", client.ws_path("/runs/r1/files/content"), params=params, stream=True
+    ) as answer:
+        assert answer.raw.read() == b"line 1\nline 2\n"
+    assert fake.requests[0].query == [("name", "logs/a b&c.txt")]
+    # The connection is usable afterwards.
+    assert client.json("POST", client.ws_path("/runs"), json_body={"experiment": "e"})["runId"]
