@@ -11,7 +11,7 @@ from runs.selectors.compare import (
     compare_table,
     compare_values,
     metric_chunks,
-    metric_exists,
+    text_points,
 )
 from runs.selectors.compute import (
     TargetSummary,
@@ -86,8 +86,8 @@ __all__ = [
     "compare_series",
     "compare_table",
     "compare_values",
-    "metric_exists",
     "metric_chunks",
+    "text_points",
     "ExperimentSummary",
     "experiment_find",
     "experiment_summaries",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Prefetch, Q, QuerySet
 
 from runs import downsample
-from runs.models import LatestMetric, MetricChunk, Property, Run, Tag, Workspace
+from runs.models import LatestMetric, MetricChunk, MetricText, Property, Run, Tag, Workspace
 from runs.spreadsheet import safe_cell
 
 if TYPE_CHECKING:
@@ -329,9 +329,11 @@ def metric_chunks(*, run: Run, name: str) -> Iterator[tuple[list, list, list]]:
         )
 
 
-def metric_exists(*, run: Run, name: str) -> bool:
-    """Whether the run has logged the metric `name`."""
-    return LatestMetric.objects.filter(run=run, name=name).exists()
+def text_points(*, run: Run, name: str) -> Iterator[tuple[int, str, float]]:
+    """Every point of one text series in logged order: (step, value, unix seconds);
+    booleans as "true" and "false"."""
+    rows = MetricText.objects.filter(run=run, name=name).order_by("id")
+    return rows.values_list("step", "value", "time").iterator(chunk_size=2000)
 
 
 def compare_search(

@@ -11,7 +11,8 @@
   each run, `{"runs": [{runId, displayName, status, metrics, properties}]}`, for bar,
   scatter and parallel-coordinates charts.
 - `/w/<ws>/runs/<id>/metrics/<name>.csv`: every point of one series, streamed:
-  `step,value,time` (ISO 8601, UTC).
+  `step,value,time` (ISO 8601, UTC); a text series' values as text (booleans
+  `true`/`false`), quoted where needed and never a spreadsheet formula.
 
 Errors are JSON `{"error": {"code", "message"}}` with 400 (a CSV download gets
 the message as text); non-members get 404 like everywhere in a workspace.
@@ -19,7 +20,9 @@ the message as text); non-members get 404 like everywhere in a workspace.
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import math
 import re
@@ -35,6 +38,7 @@ from runs import downsample, selectors
 from runs.exceptions import StudioError
 from runs.http import StudioRequest
 from runs.services.tags import check_key
+from runs.spreadsheet import safe_cell
 from runs.views.compare import RunIdsField, form_message
 
 MIN_POINTS = 10
@@ -191,13 +195,15 @@ def metric_csv(request: StudioRequest, workspace: str, run_id: str, name: str) -
     """Every point of one metric series as CSV (step,value,time), streamed chunk by chunk."""
     ws = selectors.workspace_for_member(request.user, workspace)
     run = selectors.run_get(workspace=ws, run_id=run_id)
-    if not selectors.metric_exists(run=run, name=name):
+    kind = selectors.metric_kind(run=run, name=name)
+    if kind is None:
         return HttpResponse(
             f"Run {run.pk} has no metric {name!r}.",
             status=404,
             content_type="text/plain; charset=utf-8",
         )
-    response = StreamingHttpResponse(_csv_lines(run, name), content_type="text/csv; charset=utf-8")
+    lines = _csv_lines(run, name) if kind == "number" else _text_csv_lines(run, name)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     filename = "".join(c if c.isalnum() or c in "._-" else "_" for c in f"{run.pk}-{name}")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
@@ -211,6 +217,20 @@ def _csv_lines(run, name: str):
             f"{step},{'NaN' if value != value else repr(value)},{stamps.text(when)}\r\n"
             for step, value, when in zip(steps, values, times, strict=True)
         )
+
+
+def _text_csv_lines(run, name: str, batch: int = 1000):
+    yield "step,value,time\r\n"
+    stamps = IsoTimes()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for i, (step, value, when) in enumerate(selectors.text_points(run=run, name=name), 1):
+        writer.writerow([step, safe_cell(value), stamps.text(when)])
+        if i % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 class IsoTimes:

@@ -337,6 +337,45 @@ def test_a_series_downloads_whole_as_csv(reader_client, workspace, experiment):
     assert rows[-1][0] == "4998"
 
 
+def test_a_text_series_downloads_as_csv_quoted_and_never_a_formula(
+    reader_client, workspace, experiment
+):
+    run = RunFactory(experiment=experiment)
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp()
+    values = ["Loading data", '=HYPERLINK("http://x")', 'a, "quoted"\nline', True, "-1"]
+    log(run, "status", values, times=[t0 + i for i in range(len(values))])
+    response = reader_client.get(csv_url(workspace, run, "status"))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{run.pk}-status.csv"'
+    rows = read_csv(response)
+    assert rows == [
+        ["step", "value", "time"],
+        ["0", "Loading data", "2026-03-01T12:00:00+00:00"],
+        ["1", '\'=HYPERLINK("http://x")', "2026-03-01T12:00:01+00:00"],
+        ["2", 'a, "quoted"\nline', "2026-03-01T12:00:02+00:00"],
+        ["3", "true", "2026-03-01T12:00:03+00:00"],
+        ["4", "'-1", "2026-03-01T12:00:04+00:00"],
+    ]
+
+
+def test_a_long_text_series_streams_whole_in_logged_order(reader_client, workspace, experiment):
+    run = RunFactory(experiment=experiment)
+    log(run, "phase", [f"epoch {i}" for i in range(2500)], steps=list(range(2500, 0, -1)))
+    rows = read_csv(reader_client.get(csv_url(workspace, run, "phase")))
+    assert len(rows) == 2501
+    assert rows[1][:2] == ["2500", "epoch 0"]
+    assert rows[-1][:2] == ["1", "epoch 2499"]
+
+
+def test_the_run_page_links_each_series_csv(reader_client, workspace, experiment):
+    run = make_run(experiment, loss=[1.0, 0.5])
+    log(run, "eval/phase", ["warmup"])
+    page = reader_client.get(reverse("runs:run-detail", args=[workspace.slug, run.pk]))
+    html = page.content.decode()
+    assert f'href="{csv_url(workspace, run, "loss")}" download' in html
+    assert f'href="{csv_url(workspace, run, "eval/phase")}" download' in html
+
+
 def test_csv_of_a_missing_metric_or_run_is_404(reader_client, workspace, experiment):
     run = make_run(experiment, loss=[1.0])
     response = reader_client.get(csv_url(workspace, run, "nope"))
