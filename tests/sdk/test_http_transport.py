@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import base64
+import shutil
+import ssl
+import subprocess
 
 import certifi
 import pytest
 
-from runs.sdk import StudioError
+from runs.sdk import StudioConnectionError, StudioError
 from runs.sdk.http import Client, _pool
 from tests.sdk.conftest import QUICK
+from tests.sdk.fake import FakeServer
 
 
 @pytest.fixture(autouse=True)
@@ -96,3 +100,53 @@ def test_a_streamed_answer_is_read_from_raw_and_the_query_is_encoded(fake_server
     assert fake.requests[0].query == [("name", "logs/a b&c.txt")]
     # The connection is usable afterwards.
     assert client.json("POST", client.ws_path("/runs"), json_body={"experiment": "e"})["runId"]
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """The fake studio over https, its certificate (for 127.0.0.1) self-signed."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = FakeServer(tls=context)
+    server.cert = cert
+    yield server
+    server.close()
+
+
+def test_https_with_the_studios_certificate_in_the_bundle(tls_server, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_server.cert))
+    client = Client(tls_server.url, "t", "team", backoff=QUICK)
+    assert client.json("POST", client.ws_path("/runs"), json_body={"experiment": "e"})["runId"]
+    assert tls_server.studio.requests[0].headers["Authorization"] == "Bearer t"
+
+
+def test_https_with_an_unknown_certificate_is_refused_before_anything_is_sent(tls_server):
+    client = Client(tls_server.url, "t", "team", retries=0, backoff=QUICK)
+    with pytest.raises(StudioConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        client.json("GET", client.ws_path("/runs/x"))
+    assert tls_server.studio.requests == []
