@@ -220,7 +220,7 @@ def run_complete(
     request: HttpRequest, ws: str, run_id: str, body: EndIn | None = None
 ) -> RunDocument:
     """Mark the run Completed; `metrics` (a metric batch) is stored first, in the same
-    transaction: a short run costs two requests, create and complete."""
+    transaction: a run's last points and its end in one request."""
     body = body or EndIn()
     _, run = member_run(request, ws, run_id, write=True)
     services.run_complete(run=run, actor=token_of(request).user, last=_last_points(body.metrics))

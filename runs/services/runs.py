@@ -344,7 +344,7 @@ def run_end(
 ) -> Run:
     """Move the run to the terminal status `to`, storing its `last` metric points first.
 
-    One transaction, so a short run costs two requests (create, end) instead of three.
+    One transaction: a run's last points and its end in one request.
     The points are kept even when the move is refused (InvalidTransition, raised after
     they are committed): a run cancelled meanwhile keeps what its process logged, as it
     would had the points come in their own batch. A batch whose key was stored before
