@@ -13,6 +13,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +144,7 @@ class Client:
         self.retries = retries
         self.backoff = backoff or Backoff()
         self._local = threading.local()
+        _clients.add(self)
         # The thread sending this connection's metric points (runs.sdk.sender.dispatcher_for).
         self._dispatcher = None
 
@@ -260,6 +262,21 @@ class Client:
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.request(method, path, **kwargs).json()
+
+
+# Every client of this process, for _forget_connections.
+_clients: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+def _forget_connections() -> None:
+    """In a forked child: the pooled connections are its parent's sockets, and a request
+    of each on one socket would mix their bytes. The child's clients open their own."""
+    for client in list(_clients):
+        client._local = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections)
 
 
 def wait_before_retry(backoff: Backoff, attempt: int, exc: StudioError) -> float:

@@ -30,6 +30,8 @@ class Recorded:
     query: list[tuple[str, str]]
     headers: dict[str, str]
     body: bytes
+    # The client's (address, port): which connection carried the request.
+    peer: tuple | None = None
 
     @property
     def json(self) -> Any:
@@ -190,7 +192,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         recorded = Recorded(
-            self.command, url.path, parse_qsl(url.query), dict(self.headers.items()), body
+            self.command,
+            url.path,
+            parse_qsl(url.query),
+            dict(self.headers.items()),
+            body,
+            self.client_address,
         )
         answer = self.studio.answer_for(recorded)
         if answer == DROP:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import ssl
 import subprocess
@@ -150,3 +151,21 @@ def test_https_with_an_unknown_certificate_is_refused_before_anything_is_sent(tl
     with pytest.raises(StudioConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
         client.json("GET", client.ws_path("/runs/x"))
     assert tls_server.studio.requests == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_opens_its_own_connection(fake_server, fake):
+    client = Client(fake_server.url, "t", "team", backoff=QUICK)
+    client.json("GET", client.ws_path("/runs/r0"))
+    pid = os.fork()
+    if pid == 0:  # the child: a request of its own, then out without pytest's teardown
+        try:
+            client.json("GET", client.ws_path("/runs/r1"))
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    client.json("GET", client.ws_path("/runs/r2"))
+    peers = {r.path.rsplit("/", 1)[1]: r.peer for r in fake.requests}
+    # The parent's connection carried its two requests; the child's went on another.
+    assert peers["r0"] == peers["r2"]
+    assert peers["r1"] != peers["r0"]
