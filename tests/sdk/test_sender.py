@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 
 import pytest
@@ -370,3 +371,24 @@ def test_a_closed_run_is_let_go_while_others_keep_logging(fake_ws, fake):
         logger.join()
     busy._sender.close()
     assert fake.points["sweep_0"]["loss"] == [(0, 1.0)]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_sends_its_points_to_the_parents_run(fake_ws, fake):
+    run = Experiment(workspace=fake_ws, name="exp").start_logging("parent")
+    run.log("loss", 1.0)
+    run.flush()  # the parent's sender thread runs, and holds a connection
+    pid = os.fork()
+    if pid == 0:  # a multiprocessing worker's life: log, flush, os._exit
+        code = 1
+        try:
+            run.log("worker/loss", 0.5)
+            run.flush(timeout=10)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    run.log("loss", 0.25)
+    run.complete()
+    assert fake.points[run.id] == {"loss": [(0, 1.0), (1, 0.25)], "worker/loss": [(0, 0.5)]}
