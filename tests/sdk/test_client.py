@@ -102,8 +102,20 @@ def test_a_create_is_not_resent_after_a_lost_answer(fake_server, fake):
     assert len(fake.sent("POST", r"/runs$")) == 1
 
 
-def test_a_create_is_resent_when_it_never_left():
-    client = Client("http://127.0.0.1:9", "t", "team", retries=2, backoff=QUICK)
+@pytest.mark.parametrize(
+    ("url", "proxy"),
+    [
+        ("http://127.0.0.1:9", None),  # nothing listens there
+        ("http://studio.invalid", "http://127.0.0.1:9"),  # nor at the proxy
+    ],
+    ids=["studio refused", "proxy refused"],
+)
+def test_a_create_is_resent_when_it_never_left(url, proxy, monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    if proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+    client = Client(url, "t", "team", retries=2, backoff=QUICK)
     calls = []
 
     def attempt():

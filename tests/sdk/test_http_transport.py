@@ -53,20 +53,6 @@ def test_requests_go_through_the_environments_proxy_with_its_credentials(
     assert headers["authorization"] == "Bearer t"
 
 
-def test_a_create_is_resent_when_the_proxy_refused_the_connection(monkeypatch):
-    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
-    client = Client("http://studio.invalid", "t", "team", retries=2, backoff=QUICK)
-    calls = []
-
-    def attempt():
-        calls.append(1)
-        return client.send("POST", "/x")
-
-    with pytest.raises(StudioConnectionError, match="Connection refused"):
-        client.retrying(attempt, retry="unsent")
-    assert len(calls) == 3
-
-
 def test_no_proxy_hosts_are_reached_directly(fake_server, fake, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
