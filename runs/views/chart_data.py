@@ -20,9 +20,7 @@ the message as text); non-members get 404 like everywhere in a workspace.
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import json
 import math
 import re
@@ -38,7 +36,7 @@ from runs import downsample, selectors
 from runs.exceptions import StudioError
 from runs.http import StudioRequest
 from runs.services.tags import check_key
-from runs.spreadsheet import safe_cell
+from runs.spreadsheet import line_writer, safe_cell
 from runs.views.compare import RunIdsField, form_message
 
 MIN_POINTS = 10
@@ -222,15 +220,14 @@ def _csv_lines(run, name: str):
 def _text_csv_lines(run, name: str, batch: int = 1000):
     yield "step,value,time\r\n"
     stamps = IsoTimes()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for i, (step, value, when) in enumerate(selectors.text_points(run=run, name=name), 1):
-        writer.writerow([step, safe_cell(value), stamps.text(when)])
-        if i % batch == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    writer = line_writer()
+    lines = []
+    for step, value, when in selectors.text_points(run=run, name=name):
+        lines.append(writer.writerow([step, safe_cell(value), stamps.text(when)]))
+        if len(lines) >= batch:
+            yield "".join(lines)
+            lines = []
+    yield "".join(lines)
 
 
 class IsoTimes:

@@ -11,7 +11,6 @@ comparison with its charts can be shared as a link.
 
 from __future__ import annotations
 
-import csv
 from urllib.parse import quote, urlencode
 
 from django import forms
@@ -26,6 +25,7 @@ from runs import selectors
 from runs.http import StudioRequest
 from runs.models import Workspace
 from runs.selectors.compare import MAX_COMPARE_RUNS
+from runs.spreadsheet import line_writer
 
 TEMPLATE = "runs/compare.html"
 MAX_RUN_ID = 255
@@ -200,15 +200,8 @@ def _text(status: int, message: str) -> HttpResponse:
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
-class _Echo:
-    """A file-like object whose write returns the line: csv.writer without a buffer."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_response(ws: Workspace, runs, sections) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+    writer = line_writer()
     rows = selectors.compare_csv_rows(runs=runs, sections=sections)
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"

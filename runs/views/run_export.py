@@ -4,7 +4,6 @@ Text cells that a spreadsheet would run as a formula are neutralised (runs.sprea
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
@@ -19,7 +18,7 @@ from runs.list_state import Column
 from runs.markdown import first_line
 from runs.models import Experiment, Run
 from runs.selectors.list_rows import TagValue
-from runs.spreadsheet import safe_row
+from runs.spreadsheet import line_writer, safe_row
 
 STREAM_ROWS = 500
 
@@ -83,11 +82,6 @@ def _rows(columns: list[Column], items) -> Iterator[list]:
         yield row
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 @require_GET
 def run_list_csv(
@@ -105,7 +99,7 @@ def run_list_csv(
             content_type="text/plain; charset=utf-8",
         )
     columns = state.columns
-    writer = csv.writer(_Echo())
+    writer = line_writer()
     items = selectors.run_export_rows(workspace=ws, state=state, experiment=exp)
 
     def stream() -> Iterator[str]:
