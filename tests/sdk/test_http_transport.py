@@ -53,6 +53,13 @@ def test_requests_go_through_the_environments_proxy_with_its_credentials(
     assert headers["authorization"] == "Bearer t"
 
 
+def test_a_socks_proxy_is_refused_saying_so(monkeypatch):
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+    client = Client("http://studio.example.com", "t", "team", retries=3, backoff=QUICK)
+    with pytest.raises(StudioError, match="'socks5://127.0.0.1:1080' is not an http:// or https"):
+        client.json("GET", client.ws_path("/runs/x"))
+
+
 def test_no_proxy_hosts_are_reached_directly(fake_server, fake, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
